@@ -1,0 +1,21 @@
+"""course_lib: the small helper package shared by the chapters of
+"Large Models with Keras & TensorFlow".
+
+One module per concern, each shaped like the chapters that use it:
+
+- :mod:`course_lib.runtime` — seeds, device detection, distribution strategy, fast mode.
+- :mod:`course_lib.data` — real datasets, bundled and checksum-verified, or online on request.
+- :mod:`course_lib.plots` — training curves, image grids, confusion matrices.
+- :mod:`course_lib.checks` — self-checks for the exercises.
+
+Modules import TensorFlow lazily where they can, so ``import course_lib`` is cheap.
+"""
+
+import os as _os
+
+# Hide TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU, etc.)
+# unless the user asked for it; must happen before TensorFlow is imported.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Notebook lint for the chapters (run by `make lint` and `make test`).
+
+Each chapter must:
+- be valid nbformat 4, named ``NN_some_title.ipynb``;
+- start with the generated Colab-install code cell, then a markdown cell with the
+  "Open in Colab" badge (URL generated from ``[project.urls] Repository`` in
+  pyproject.toml) and a ``# `` title;
+- have a "Learning objectives" section;
+- carry no error outputs, have every non-empty code cell executed, in order (1, 2, 3, ...);
+- have no single output larger than 1 MB.
+
+``--fix`` rewrites the generated install cell and badge line (nothing else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_OUTPUT_BYTES = 1_000_000
+NAME_RE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+INSTALL_MARK = "# Colab only: install the course helpers"
+
+
+def repo_url() -> str:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    url = data["project"]["urls"]["Repository"].rstrip("/")
+    if not url.startswith("https://github.com/"):
+        raise SystemExit(f"pyproject.toml [project.urls] Repository must be a GitHub URL, got {url!r}")
+    return url
+
+
+def install_cell(url: str) -> str:
+    return f'''{INSTALL_MARK} (course_lib) and its datasets.
+# Locally this cell does nothing. It never reinstalls TensorFlow: Colab's own is used.
+import os
+import sys
+
+if "google.colab" in sys.modules:
+    try:
+        import course_lib  # noqa: F401
+    except ImportError:
+        import subprocess
+
+        if not os.path.isdir("/content/course"):
+            subprocess.run(["git", "clone", "-q", "--depth", "1", "{url}", "/content/course"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "/content/course"],
+                       check=True)
+        sys.path.insert(0, "/content/course")'''
+
+
+def badge(url: str, filename: str) -> str:
+    path = url.removeprefix("https://github.com/")
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{path}/blob/main/chapters/{filename})")
+
+
+def lint(path: Path, fix: bool = False) -> list[str]:
+    problems: list[str] = []
+    if not NAME_RE.match(path.name):
+        problems.append("file name must look like NN_some_title.ipynb")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001 - report any parse/validation failure
+        return [f"not valid nbformat: {err}"]
+    url = repo_url()
+    cells = nb.cells
+    if fix and cells:
+        if cells[0].cell_type == "code" and INSTALL_MARK in cells[0].source:
+            cells[0].source = install_cell(url)
+        else:
+            cells.insert(0, nbformat.v4.new_code_cell(install_cell(url)))
+        if len(cells) > 1 and cells[1].cell_type == "markdown":
+            lines = cells[1].source.split("\n")
+            if lines and "colab-badge.svg" in lines[0]:
+                lines[0] = badge(url, path.name)
+            else:
+                lines.insert(0, badge(url, path.name))
+            cells[1].source = "\n".join(lines)
+        nbformat.write(nb, path)
+    if not cells or cells[0].cell_type != "code" or cells[0].source.strip() != install_cell(url).strip():
+        problems.append("first cell must be the generated Colab-install cell (run tools/nblint.py --fix)")
+    if len(cells) < 2 or cells[1].cell_type != "markdown":
+        problems.append("second cell must be markdown with the Colab badge and the title")
+    else:
+        lines = cells[1].source.split("\n")
+        if lines[0].strip() != badge(url, path.name):
+            problems.append("second cell must start with this chapter's Colab badge (run tools/nblint.py --fix)")
+        if not any(ln.startswith("# ") for ln in lines):
+            problems.append("second cell must hold the chapter title as a '# ' heading")
+    text = "\n".join(c.source for c in cells if c.cell_type == "markdown").lower()
+    if "learning objectives" not in text:
+        problems.append("no 'Learning objectives' section")
+    expected = 1
+    for i, c in enumerate(cells):
+        if c.cell_type != "code":
+            continue
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "error":
+                problems.append(f"cell {i} has an error output ({o.get('ename')})")
+            size = len(json.dumps(o))
+            if size > MAX_OUTPUT_BYTES:
+                problems.append(f"cell {i} has an output of {size / 1e6:.1f} MB (max 1 MB)")
+        if not c.source.strip():
+            continue
+        if c.execution_count is None:
+            problems.append(f"cell {i} was not executed")
+        elif c.execution_count != expected:
+            problems.append(f"cell {i} has execution count {c.execution_count}, expected {expected} "
+                            "(run all cells in order from a fresh kernel)")
+            expected = c.execution_count
+        expected += 1
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("notebooks", nargs="+", type=Path)
+    ap.add_argument("--fix", action="store_true", help="rewrite the generated install cell and badge")
+    args = ap.parse_args(argv)
+    bad = 0
+    for path in args.notebooks:
+        for p in lint(path, fix=args.fix):
+            print(f"{path}: {p}")
+            bad += 1
+    print(f"nblint: {len(args.notebooks)} notebooks, {bad} problems")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
