@@ -39,7 +39,7 @@ def plot_history(history: Any, metrics: Sequence[str] | None = None, *, title: s
     if missing or not names:
         raise ValueError(f"metrics {missing or names} not in history; available: {sorted(data)}")
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         epochs = np.arange(1, len(data[name]) + 1)
         ax.plot(epochs, data[name], "o-", label="train")
         if f"val_{name}" in data:

@@ -203,9 +203,9 @@ def setup(
     global _LAST
     if not isinstance(cpu_devices, int) or isinstance(cpu_devices, bool) or cpu_devices < 1:
         raise ValueError(f"cpu_devices must be an int >= 1, got {cpu_devices!r}")
-    if mixed_precision not in (None, True, False):
+    if mixed_precision is not None and not isinstance(mixed_precision, bool):
         raise TypeError(f"mixed_precision must be None, True or False, got {mixed_precision!r}")
-    if deterministic not in (None, True, False):
+    if deterministic is not None and not isinstance(deterministic, bool):
         raise TypeError(f"deterministic must be None, True or False, got {deterministic!r}")
 
     import keras

