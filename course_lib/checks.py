@@ -65,7 +65,8 @@ def check_shape(name: str, answer: Any, shape: tuple[int | None, ...], *, hint: 
     if not isinstance(shape, tuple):
         raise TypeError(f"shape must be a tuple, got {type(shape).__name__}")
     got = tuple(np.shape(answer)) if answer is not None else None
-    ok = got is not None and len(got) == len(shape) and all(s is None or s == g for s, g in zip(shape, got, strict=True))
+    ok = got is not None and len(got) == len(shape)
+    ok = ok and all(s is None or s == g for s, g in zip(shape, got, strict=True))
     return _report(name, ok, hint or f"expected shape {shape}, got {got}")
 
 
