@@ -8,13 +8,16 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/"
 	@echo "make test   - create .venv if needed, lint, run unit tests and execute every chapter (fast mode)"
 	@echo "make lint   - notebook lint + ruff"
 	@echo "make execute NB=chapters/03_*.ipynb - re-run chapters in FULL mode and store their outputs"
+	@echo "make student - student edition (solutions stubbed) in dist/student/"
+	@echo "make book    - static HTML book of all chapters in dist/book/"
+	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/"
 
 venv: $(STAMP)
 
@@ -39,7 +42,7 @@ notebooks: venv
 	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 \
 		--sanitize-with tests/sanitize.cfg chapters
 
-test: venv lint
+test: venv lint student book slides
 	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 \
 		--sanitize-with tests/sanitize.cfg tests chapters
 
@@ -53,6 +56,16 @@ execute: venv
 			--execute --inplace --ExecutePreprocessor.timeout=1200 "$$nb" || exit 1; \
 	done
 	$(PY) tools/nblint.py --fix $(NB)
+
+student: venv
+	$(PY) tools/student.py
+
+book: venv
+	$(PY) tools/book.py
+
+SLIDES ?= chapters/00_setup_and_hardware.ipynb
+slides: venv
+	$(PY) tools/book.py --slides $(if $(filter command line,$(origin NB)),$(NB),$(SLIDES))
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info
