@@ -5,6 +5,8 @@ Used by the compression (11) and deployment (13) chapters and by :mod:`course_li
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,8 +22,23 @@ def export_savedmodel(model: Any, path: str | Path) -> Path:
     if not hasattr(model, "export"):
         raise TypeError(f"model must be a Keras model, got {type(model).__name__}")
     path = Path(path)
-    model.export(str(path), verbose=False)
+    with _quiet():
+        model.export(str(path), verbose=False)
     return path
+
+
+@contextlib.contextmanager
+def _quiet() -> Any:
+    """Silence the export/convert chatter (printed signatures, 'Assets written to' logs)."""
+    import tensorflow as tf
+
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 class ServingModel:
@@ -92,7 +109,8 @@ def to_tflite(
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    return converter.convert()
+    with _quiet():
+        return converter.convert()
 
 
 class TFLiteModel:

@@ -40,7 +40,7 @@ def summary_of(nb: nbformat.NotebookNode) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown" and "# " in cell.source:
             paras = [p for p in cell.source.split("\n\n") if p.strip() and not p.lstrip().startswith(("[!", "#"))]
-            return re.sub(r"[*_`]", "", paras[0]).replace("\n", " ").strip() if paras else ""
+            return re.sub(r"[*`]", "", paras[0]).replace("\n", " ").strip() if paras else ""
     return ""
 
 
