@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/"

@@ -66,7 +66,8 @@ def exercises(nb: nbformat.NotebookNode) -> list[str]:
 def replace_between(text: str, marker: str, body: str) -> str:
     start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
     if end in text:
-        return re.sub(re.escape(start) + ".*?" + re.escape(end), start + "\n" + body + "\n" + end, text, flags=re.S)
+        block = start + "\n" + body + "\n" + end
+        return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
     return text.replace(start, start + "\n" + body + "\n" + end)
 
 
