@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/"
@@ -18,6 +18,7 @@ help:
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
 	@echo "make book    - static HTML book of all chapters in dist/book/"
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/"
+	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
 
 venv: $(STAMP)
 
@@ -33,7 +34,7 @@ lab: venv
 
 lint: venv
 	$(PY) tools/nblint.py chapters/*.ipynb
-	$(VENV)/bin/ruff check course_lib tests tools datasets/build.py
+	$(VENV)/bin/ruff check course_lib tests tools benchmarks datasets/build.py
 
 unit: venv
 	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 tests
@@ -69,3 +70,7 @@ slides: venv
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info
+
+# Train each chapter's main model in full mode and print a table (benchmarks/bench.py --help).
+bench: venv
+	$(PY) benchmarks/bench.py

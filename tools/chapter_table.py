@@ -43,6 +43,11 @@ def fast_seconds(report: Path | None) -> dict[str, float]:
     return out
 
 
+def previous_fast(readme: str) -> dict[str, str]:
+    """Fast-mode cells of the current README table, kept for chapters the new report does not cover."""
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\| (\d\d) \|.*\| ([^|]+) \| [^|]+ \|$", readme, re.M)}
+
+
 def first_sentence(text: str, limit: int = 170) -> str:
     sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -58,7 +63,8 @@ def exercises(nb: nbformat.NotebookNode) -> list[str]:
     items = []
     for prev, cell in zip(nb.cells, nb.cells[1:], strict=False):
         if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source and prev.cell_type == "markdown":
-            text = re.sub(r"\*\*Exercise \d+[^*]*\*\*\s*", "", prev.source).replace("\n", " ").strip()
+            source = re.sub(r"^#+ .*$", "", prev.source, flags=re.M)  # drop a heading such as "## Exercises"
+            text = re.sub(r"\*\*Exercise \d+[^*]*\*\*\s*", "", source).replace("\n", " ").strip()
             items.append(text.split(". ")[0].rstrip(".") + ".")
     return items
 
@@ -76,16 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", type=Path, help="pytest --durations=0 output for the chapters")
     args = ap.parse_args(argv)
     fast = fast_seconds(args.fast)
+    kept = previous_fast((ROOT / "README.md").read_text(encoding="utf-8"))
     rows = ["| # | chapter | what it teaches | fast mode | full mode |", "|---|---|---|---|---|"]
     teach = []
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         nn, title = path.stem[:2], title_of(nb).split("·", 1)[-1].strip()
         about = first_sentence(summary_of(nb))
-        rows.append(f"| {nn} | [{title}](chapters/{path.name}) | {about} | {fmt(fast.get(nn))} | "
+        fast_cell = fmt(fast[nn]) if nn in fast else kept.get(nn, "–").strip()
+        rows.append(f"| {nn} | [{title}](chapters/{path.name}) | {about} | {fast_cell} | "
                     f"{fmt(full_seconds(nb))} |")
         ex = exercises(nb)
-        teach.append(f"### {nn} · {title}\nCPU time: fast mode {fmt(fast.get(nn))}, full mode "
+        teach.append(f"### {nn} · {title}\nCPU time: fast mode {fast_cell}, full mode "
                      f"{fmt(full_seconds(nb))}.\n" + "\n".join(f"{i}. {e}" for i, e in enumerate(ex, 1)))
     readme = ROOT / "README.md"
     readme.write_text(replace_between(readme.read_text(encoding="utf-8"), "CHAPTER TABLE", "\n".join(rows)),

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Benchmark: train each chapter's main model in full mode and print one table.
+
+    make bench                                   # everything
+    .venv/bin/python benchmarks/bench.py --only mnist --only fashion
+    .venv/bin/python benchmarks/bench.py --list
+    .venv/bin/python benchmarks/bench.py --smoke # tiny sizes: checks the plumbing in seconds
+
+Each row: chapter, dataset, model, epochs, training seconds, metric name and value.
+Training seconds are wall-clock time spent inside the training epochs (the first epoch
+includes filling the tf.data cache); evaluations done only to draw the table are not counted.
+
+MNIST also trains the reference recipe, the Keras example "Simple MNIST convnet"
+(https://keras.io/examples/vision/mnist_convnet/), in the same run, so the speed-up is a
+ratio of two times measured side by side. The bar: our model reaches the reference's test
+accuracy in at most half the reference's training time.
+
+Adding a row (chapters 07, 08, ...): write a function that trains the chapter's main model
+and returns a list of :class:`Row`, and register it with ``@bench("name")``::
+
+    @bench("sentiment")
+    def sentiment(cfg: Config) -> list[Row]:
+        ...  # use cfg.epochs(full) and cfg.limit(n) so --smoke stays quick
+        return [Row("07", "movie reviews", "GRU", epochs, seconds, "test accuracy", acc)]
+
+Timings depend on what else the machine runs: after each bench the script prints how many CPU
+seconds *other* processes used meanwhile (from /proc/stat, on Linux), and warns above 10%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["COURSE_FAST"] = "0"  # benchmarks are always full mode (use --smoke for a quick check)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+SEED = 42
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    chapter: str
+    dataset: str
+    model: str
+    epochs: int
+    seconds: float
+    metric: str
+    value: float
+    note: str = ""
+
+
+@dataclass
+class Config:
+    """Run-wide settings handed to every bench function."""
+
+    smoke: bool = False
+
+    def epochs(self, full: int) -> int:
+        """``full`` normally, 1 under ``--smoke``."""
+        return 1 if self.smoke else full
+
+    def limit(self, n: int) -> int:
+        """``n`` examples normally, at most 2,000 under ``--smoke``."""
+        return min(n, 2000) if self.smoke else n
+
+
+BENCHES: dict[str, Callable[[Config], list[Row]]] = {}
+
+
+def bench(name: str) -> Callable[[Callable[[Config], list[Row]]], Callable[[Config], list[Row]]]:
+    """Register a bench function under ``name`` (run alone with ``--only name``)."""
+
+    def register(fn: Callable[[Config], list[Row]]) -> Callable[[Config], list[Row]]:
+        if name in BENCHES:
+            raise ValueError(f"bench name {name!r} is already registered")
+        BENCHES[name] = fn
+        return fn
+
+    return register
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+class EpochClock(keras.callbacks.Callback):
+    """Times the training epochs and, untimed, evaluates the model after each one.
+
+    ``seconds[i]`` is the training time up to the end of epoch ``i``; ``scores[i]`` the
+    metric from ``evaluate(eval_data)`` after it (only when ``eval_data`` is given).
+    """
+
+    def __init__(self, eval_data: Any = None) -> None:
+        super().__init__()
+        self.eval_data = eval_data
+        self.seconds: list[float] = []
+        self.scores: list[float] = []
+        self._spent = 0.0
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self._spent += time.perf_counter() - self._start
+        self.seconds.append(self._spent)
+        if self.eval_data is not None:
+            self.scores.append(float(self.model.evaluate(self.eval_data, verbose=0)[1]))
+
+
+def _scaled(x: Any, y: Any) -> tuple[Any, Any]:
+    import tensorflow as tf
+
+    return tf.cast(x, tf.float32)[..., None] / 255.0, y
+
+
+def _load(name: str, cfg: Config) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    from course_lib import data
+
+    (x_train, y_train), (x_test, y_test) = data.load_mnist() if name == "mnist" else data.load_fashion_mnist()
+    n, m = cfg.limit(len(x_train)), cfg.limit(len(x_test))
+    return (x_train[:n], y_train[:n]), (x_test[:m], y_test[:m])
+
+
+def _train_main(builder: Callable[[], Any], recipe: Any, train: tuple, test: tuple, epochs: int) -> tuple[Any, Any]:
+    """Train a course model exactly as chapter 06 does; return (model, clock)."""
+    from course_lib import data, runtime
+
+    runtime.set_seed(SEED, deterministic=True)
+    train_ds = data.to_dataset(*train, batch_size=recipe.batch_size, shuffle=True, seed=SEED, map_fn=_scaled)
+    test_ds = data.to_dataset(*test, batch_size=512, map_fn=_scaled)
+    model = builder()
+    model.compile(optimizer=recipe.optimizer(len(train[0])), loss=recipe.loss(), metrics=["accuracy"])
+    clock = EpochClock(test_ds)
+    model.fit(train_ds, epochs=epochs, callbacks=[clock], verbose=0)
+    return model, clock
+
+
+# --- chapter 06: CNNs -----------------------------------------------------------------------------
+
+
+def reference_mnist_convnet() -> Any:
+    """The Keras example "Simple MNIST convnet" (F. Chollet), as published."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+@bench("mnist")
+def mnist(cfg: Config) -> list[Row]:
+    """Chapter 06's MNIST CNN against the Keras example, time to the reference's accuracy."""
+    from course_lib import models, runtime
+
+    (x_train, y_train), (x_test, y_test) = _load("mnist", cfg)
+
+    # 1. The reference, exactly as in the Keras example: numpy arrays, one-hot labels, adam,
+    #    batch 128, 15 epochs, 10% of the training set held out for validation.
+    runtime.set_seed(SEED, deterministic=True)
+    xr = np.expand_dims(x_train.astype("float32") / 255, -1)
+    xr_test = np.expand_dims(x_test.astype("float32") / 255, -1)
+    yr, yr_test = keras.utils.to_categorical(y_train, 10), keras.utils.to_categorical(y_test, 10)
+    ref = reference_mnist_convnet()
+    ref.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    ref_epochs = cfg.epochs(15)
+    ref_clock = EpochClock()
+    ref.fit(xr, yr, batch_size=128, epochs=ref_epochs, validation_split=0.1, callbacks=[ref_clock], verbose=0)
+    ref_seconds = ref_clock.seconds[-1]
+    ref_acc = float(ref.evaluate(xr_test, yr_test, verbose=0)[1])
+
+    # 2. Ours: the chapter's model and recipe, from course_lib.models.
+    recipe = models.MNIST_RECIPE
+    epochs = cfg.epochs(recipe.epochs)
+    _, clock = _train_main(models.mnist_cnn, recipe, (x_train, y_train), (x_test, y_test), epochs)
+    reached = [s for s, a in zip(clock.seconds, clock.scores, strict=True) if a >= ref_acc]
+    to_ref = reached[0] if reached else float("nan")
+    ratio = to_ref / ref_seconds
+    verdict = "PASS" if reached and ratio <= 0.5 else "FAIL"
+    return [
+        Row("06", "MNIST", "Keras 'Simple MNIST convnet' (reference)", ref_epochs, ref_seconds,
+            "test accuracy", ref_acc, f"trains on {len(x_train) - int(0.1 * len(x_train)):,} (validation_split=0.1)"),
+        Row("06", "MNIST", "course_lib.models.mnist_cnn", epochs, clock.seconds[-1], "test accuracy",
+            clock.scores[-1], ("PASS" if clock.scores[-1] >= 0.99 else "FAIL") + " (bar >= 0.99)"),
+        Row("06", "MNIST", "mnist_cnn vs reference", epochs, to_ref, "time to ref. accuracy / ref. time",
+            ratio, f"{verdict} (bar <= 0.5)"),
+    ]
+
+
+@bench("fashion")
+def fashion(cfg: Config) -> list[Row]:
+    """Chapter 06's Fashion-MNIST CNN on the bundled 16k/5k subset."""
+    from course_lib import models
+
+    (x_train, y_train), (x_test, y_test) = _load("fashion", cfg)
+    recipe = models.FASHION_RECIPE
+    epochs = cfg.epochs(recipe.epochs)
+    _, clock = _train_main(models.fashion_cnn, recipe, (x_train, y_train), (x_test, y_test), epochs)
+    return [
+        Row("06", "Fashion-MNIST 16k/5k", "course_lib.models.fashion_cnn", epochs, clock.seconds[-1],
+            "test accuracy", clock.scores[-1], ("PASS" if clock.scores[-1] >= 0.91 else "FAIL") + " (bar >= 0.91)"),
+    ]
+
+
+# --- chapters 07 and 08: sequences (code in benchmarks/ch07.py and ch08.py) -------------------------
+
+
+def _verdict(ok: bool, bar: str) -> str:
+    return f"{'PASS' if ok else 'FAIL'} ({bar})"
+
+
+@bench("timeseries")
+def timeseries(cfg: Config) -> list[Row]:
+    """Chapter 07's LSTM forecaster of weekly Mauna Loa CO2, against the best naive forecast."""
+    import ch07
+
+    r = ch07.bench_timeseries(epochs=cfg.epochs(40))
+    ratio = r["ratio_to_naive"]
+    return [
+        Row("07", "CO2 weekly, 4 weeks ahead", "best naive (persistence / seasonal)", 0, 0.0, "test MAE (ppm)",
+            r["naive_mae"]),
+        Row("07", "CO2 weekly, 4 weeks ahead", r["model"], r["epochs"], r["seconds"], "test MAE (ppm)", r["value"],
+            _verdict(ratio <= 0.9, f"MAE / naive = {ratio:.2f}, bar <= 0.90")),
+    ]
+
+
+@bench("sentiment")
+def sentiment(cfg: Config) -> list[Row]:
+    """Chapters 07 and 08: LSTM and Transformer encoder on the bundled movie reviews."""
+    import ch07
+    import ch08
+
+    rows = []
+    for r in (ch07.bench_sentiment(epochs=cfg.epochs(6)), ch08.bench_sentiment_transformer(epochs=cfg.epochs(6))):
+        ok = r["value"] >= r["majority"] + 0.05
+        rows.append(Row(r["chapter"], "movie reviews (10,568)", r["model"], r["epochs"], r["seconds"],
+                        "test accuracy", r["value"], _verdict(ok, f"majority {r['majority']:.3f} + 0.05")))
+    return rows
+
+
+@bench("charlm")
+def charlm(cfg: Config) -> list[Row]:
+    """Chapter 08's character-level Transformer language model on Shakespeare."""
+    import ch08
+
+    r = ch08.bench_char_lm(epochs=cfg.epochs(6), steps_per_epoch=10 if cfg.smoke else 125)
+    return [Row("08", "Shakespeare (2 M chars)", r["model"], r["epochs"], r["seconds"], "val. bits/char", r["value"],
+                _verdict(r["value"] < 4.68, "unigram model: 4.68 bits/char"))]
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (Linux /proc/stat), or None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count() or 1} CPU cores"
+
+
+def _contention_note(wall: float, busy0: float | None, own0: float) -> str:
+    """How much CPU other processes took while a bench ran (the load average counts our own threads)."""
+    busy1 = _busy_cpu_seconds()
+    if busy0 is None or busy1 is None or wall <= 0:
+        return "other processes: unknown (no /proc/stat)"
+    others = max(0.0, (busy1 - busy0) - (_own_cpu_seconds() - own0))
+    share = others / (wall * (os.cpu_count() or 1))
+    flag = " -- timings inflated by contention" if share > 0.10 else ""
+    return f"other processes used {others:.0f} CPU-s ({share:.0%} of the machine){flag}"
+
+
+def format_table(rows: list[Row]) -> str:
+    """The rows as an aligned text table."""
+    head = ("chapter", "dataset", "model", "epochs", "seconds", "metric", "value", "note")
+    body = [(r.chapter, r.dataset, r.model, str(r.epochs), f"{r.seconds:.1f}", r.metric, f"{r.value:.4f}", r.note)
+            for r in rows]
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", action="append", metavar="NAME", help="run only this bench (repeatable)")
+    ap.add_argument("--list", action="store_true", help="list the registered benches and exit")
+    ap.add_argument("--smoke", action="store_true", help="1 epoch on 2,000 examples: test the script, not the speed")
+    args = ap.parse_args(argv)
+    if args.list:
+        for name, fn in BENCHES.items():
+            print(f"{name:<10} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    names = args.only or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        ap.error(f"unknown bench {unknown}; choose from {list(BENCHES)}")
+
+    from course_lib import runtime
+
+    runtime.setup(seed=SEED)
+    cfg = Config(smoke=args.smoke)
+    print(f"[bench] start: {_load_note()}", flush=True)
+    rows: list[Row] = []
+    for name in names:
+        start, busy0, own0 = time.perf_counter(), _busy_cpu_seconds(), _own_cpu_seconds()
+        rows += BENCHES[name](cfg)
+        wall = time.perf_counter() - start
+        print(f"[bench] {name} done in {wall:.0f} s; {_contention_note(wall, busy0, own0)}; {_load_note()}",
+              flush=True)
+    print()
+    print(format_table(rows))
+    if args.smoke:
+        print("\n(--smoke: tiny sizes, the numbers mean nothing)")
+        return 0
+    failed = [r for r in rows if r.note.startswith("FAIL")]
+    if failed:
+        print(f"\n{len(failed)} row(s) missed their bar")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

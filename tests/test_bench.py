@@ -1,0 +1,44 @@
+"""benchmarks/bench.py: the table, the registry, and every bench end to end in --smoke mode (tiny sizes)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks" / "bench.py"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench  # noqa: E402
+
+
+def test_format_table_aligns_columns():
+    rows = [bench.Row("06", "MNIST", "a", 5, 12.345, "test accuracy", 0.99123, "PASS"),
+            bench.Row("07", "CO2", "longer model name", 40, 1.0, "MAE", 0.5)]
+    lines = bench.format_table(rows).splitlines()
+    assert lines[0].startswith("chapter") and set(lines[1]) <= {"-", " "}
+    col = lines[0].index("seconds")
+    assert lines[2][col:].startswith("12.3") and lines[3][col:].startswith("1.0")
+    assert "0.9912" in lines[2] and lines[2].endswith("PASS")
+
+
+def test_registry_rejects_duplicate_names():
+    with pytest.raises(ValueError, match="already registered"):
+        bench.bench("mnist")(lambda cfg: [])
+
+
+def test_smoke_config_shrinks_runs():
+    cfg = bench.Config(smoke=True)
+    assert cfg.epochs(15) == 1 and cfg.limit(60_000) == 2000
+    assert bench.Config().epochs(15) == 15 and bench.Config().limit(60_000) == 60_000
+
+
+def test_every_bench_runs_in_smoke_mode():
+    out = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=600,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for name in bench.BENCHES:
+        assert f"[bench] {name} done" in out.stdout
+    for text in ("Simple MNIST convnet", "fashion_cnn", "LSTM(32)", "Transformer encoder", "char Transformer LM"):
+        assert text in out.stdout
