@@ -34,6 +34,9 @@ def test_fashion_cnn_shapes_and_augmentation_only_in_training():
     assert model.name == "fashion_cnn"
     assert model.output_shape == (None, 10)
     assert model.get_layer("flatten").output.shape[-1] == 3 * 3 * 128
+    # convs 9*1*32, 9*32*64, 9*64*128 (no bias) + BN 4*(32+64+128); dense 1152*256 + BN 4*256; out 256*10 + 10
+    expected = 9 * (32 + 32 * 64 + 64 * 128) + 4 * 224 + 1152 * 256 + 4 * 256 + 2570
+    assert model.count_params() == expected
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
     # inference is deterministic: the flip (and dropout) are off outside training
     np.testing.assert_allclose(model(x, training=False), model(x, training=False))
@@ -70,6 +73,7 @@ def test_mnist_cnn_rejects_bad_arguments(kwargs, arg):
         ({"augment": 1}, TypeError, "augment"),
         ({"seed": -1}, ValueError, "seed"),
         ({"num_classes": 0}, ValueError, "num_classes"),
+        ({"dense_units": 0}, ValueError, "dense_units"),
     ],
 )
 def test_fashion_cnn_rejects_bad_arguments(kwargs, err, arg):
