@@ -174,6 +174,20 @@ def _conv_bn_relu(x: Any, filters: int, *, padding: str, pool: bool, name: str) 
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
+def _classifier_head(x: Any, units: int, num_classes: int, rate: float) -> Any:
+    """Flatten -> dropout -> Dense (no bias) -> BatchNorm -> ReLU -> dropout -> float32 softmax."""
+    import keras
+
+    layers = keras.layers
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(rate, name="dropout1")(x)
+    x = layers.Dense(units, use_bias=False, name="dense")(x)
+    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.ReLU(name="dense_relu")(x)
+    x = layers.Dropout(rate, name="dropout2")(x)
+    return layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+
+
 def mnist_cnn(
     input_shape: Sequence[int] = (28, 28, 1),
     num_classes: int = 10,
@@ -202,17 +216,10 @@ def mnist_cnn(
     rate = _check_rate("dropout", dropout)
     import keras
 
-    layers = keras.layers
     inputs = keras.Input(shape=shape, name="image")
     x = _conv_bn_relu(inputs, 32, padding="valid", pool=True, name="block1")
     x = _conv_bn_relu(x, 64, padding="valid", pool=True, name="block2")
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(rate, name="dropout1")(x)
-    x = layers.Dense(dense_units, use_bias=False, name="dense")(x)
-    x = layers.BatchNormalization(name="dense_bn")(x)
-    x = layers.ReLU(name="dense_relu")(x)
-    x = layers.Dropout(rate, name="dropout2")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    outputs = _classifier_head(x, dense_units, num_classes, rate)
     return keras.Model(inputs, outputs, name="mnist_cnn")
 
 
@@ -273,11 +280,5 @@ def fashion_cnn(
         x = layers.BatchNormalization(name=f"block{i}_bn")(x)
         x = layers.ReLU(name=f"block{i}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(rate, name="dropout1")(x)
-    x = layers.Dense(dense_units, use_bias=False, name="dense")(x)
-    x = layers.BatchNormalization(name="dense_bn")(x)
-    x = layers.ReLU(name="dense_relu")(x)
-    x = layers.Dropout(rate, name="dropout2")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    outputs = _classifier_head(x, dense_units, num_classes, rate)
     return keras.Model(inputs, outputs, name="fashion_cnn")
