@@ -81,25 +81,11 @@ def bench_sentiment_transformer(epochs: int = 6) -> dict[str, Any]:
     accuracy (about 0.77 in the chapter); ``majority`` the majority-class rate (promise: >= majority + 0.05).
     """
     import keras
+    from ch07 import fit_and_score, review_datasets
 
-    from course_lib import data, runtime
-
-    runtime.setup(seed=42, verbose=False)
+    reviews = review_datasets()
+    vocab, seq_len = reviews["vocab"], reviews["seq_len"]
     TransformerBlock, TokenAndPositionEmbedding = _ch08_layers()
-    (text_all, label_all), (text_test, label_test) = data.load_movie_reviews()
-    n_val = len(text_all) // 10
-    text_train, label_train = text_all[:-n_val], label_all[:-n_val]
-    text_val, label_val = text_all[-n_val:], label_all[-n_val:]
-    vocab, seq_len = 10_000, 40
-    vectorize = keras.layers.TextVectorization(max_tokens=vocab, output_sequence_length=seq_len)
-    vectorize.adapt(text_train)
-
-    def to_ids(text: Any, label: Any) -> tuple[Any, Any]:
-        return vectorize(text), label
-
-    train_ds = data.to_dataset(text_train, label_train, batch_size=64, shuffle=True, map_fn=to_ids)
-    val_ds = data.to_dataset(text_val, label_val, batch_size=64, map_fn=to_ids)
-    test_ds = data.to_dataset(text_test, label_test, batch_size=64, map_fn=to_ids)
     keras.utils.set_random_seed(0)
     tokens = keras.Input(shape=(seq_len,), dtype="int64")
     not_padding = keras.layers.Lambda(lambda t: keras.ops.not_equal(t, 0))(tokens)
@@ -110,17 +96,8 @@ def bench_sentiment_transformer(epochs: int = 6) -> dict[str, Any]:
     x = keras.layers.GlobalAveragePooling1D()(x, mask=not_padding)
     x = keras.layers.Dropout(0.5)(x)
     model = keras.Model(tokens, keras.layers.Dense(1, activation="sigmoid")(x))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=[
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=1, restore_best_weights=True)])
-    seconds = time.perf_counter() - start
-    _, acc = model.evaluate(test_ds, verbose=0)
-    majority = float(max(label_test.mean(), 1 - label_test.mean()))
-    return {"chapter": "08", "dataset": "movie_reviews (Rotten Tomatoes, 10,568 snippets)",
-            "model": "Transformer encoder (1 block, d_model 64, 2 heads)", "epochs": len(hist.history["loss"]),
-            "seconds": round(seconds, 1), "metric": "test_accuracy", "value": round(float(acc), 4),
-            "majority": round(majority, 4)}
+    return {"chapter": "08", "model": "Transformer encoder (1 block, d_model 64, 2 heads)",
+            **fit_and_score(model, reviews, epochs)}
 
 
 def bench_char_lm(epochs: int = 6, steps_per_epoch: int = 125) -> dict[str, Any]:
