@@ -45,7 +45,7 @@ notebooks: venv
 
 test: venv lint student book slides
 	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 \
-		--sanitize-with tests/sanitize.cfg tests chapters
+		--durations=25 --sanitize-with tests/sanitize.cfg tests chapters
 
 fix-notebooks: venv
 	$(PY) tools/nblint.py --fix chapters/*.ipynb
