@@ -41,8 +41,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ["COURSE_FAST"] = "0"  # benchmarks are always full mode (use --smoke for a quick check)
+if __name__ == "__main__":  # only the script sets the environment: importing this module (tests) must not
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["COURSE_FAST"] = "0"  # benchmarks are always full mode (use --smoke for a quick check)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -42,3 +42,13 @@ def test_every_bench_runs_in_smoke_mode():
         assert f"[bench] {name} done" in out.stdout
     for text in ("Simple MNIST convnet", "fashion_cnn", "LSTM(32)", "Transformer encoder", "char Transformer LM"):
         assert text in out.stdout
+
+
+def test_importing_bench_leaves_the_environment_alone():
+    # Regression: bench.py once set COURSE_FAST=0 at import, so every notebook that the same pytest
+    # worker executed afterwards ran in full mode and timed out.
+    code = ("import os, sys; sys.path.insert(0, sys.argv[1]); os.environ['COURSE_FAST'] = '1'; "
+            "before = dict(os.environ); import bench; assert dict(os.environ) == before, 'bench changed os.environ'")
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -2,7 +2,6 @@
 first exercise, and putting the solution back makes that exercise's self-check pass."""
 
 import importlib.util
-import os
 from pathlib import Path
 
 import nbformat
@@ -49,8 +48,9 @@ def _first_exercise(nb):
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "raise NotImplementedError" in c.source)
 
 
-def _run(nb, env_strict):
-    os.environ["COURSE_STRICT_CHECKS"] = "1" if env_strict else "0"
+def _run(nb, env_strict, monkeypatch):
+    # monkeypatch, not os.environ: a changed variable would leak into every later notebook of this worker
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1" if env_strict else "0")
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}})
     return client.execute()
 
@@ -63,7 +63,7 @@ def test_student_edition_runs_to_the_first_exercise_and_solution_passes(tmp_path
 
     # 1. The student edition executes every cell before the first exercise, then stops there.
     with pytest.raises(CellExecutionError, match="NotImplementedError"):
-        _run(edition, env_strict=True)
+        _run(edition, env_strict=True, monkeypatch=monkeypatch)
     executed = [i for i, c in enumerate(edition.cells) if c.cell_type == "code" and c.execution_count]
     assert executed and max(executed) == k
     assert not any(o.get("output_type") == "error" for c in edition.cells[:k] for o in c.get("outputs", []))
@@ -72,6 +72,6 @@ def test_student_edition_runs_to_the_first_exercise_and_solution_passes(tmp_path
     restored = nbformat.from_dict(edition)
     restored.cells = restored.cells[: k + 1]
     restored.cells[k].source = original.cells[k].source
-    _run(restored, env_strict=True)
+    _run(restored, env_strict=True, monkeypatch=monkeypatch)
     text = "".join(o.get("text", "") for o in restored.cells[k].outputs)
     assert "PASS" in text and "NOT YET" not in text
