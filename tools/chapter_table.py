@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", type=Path, help="pytest --durations=0 output for the chapters")
     args = ap.parse_args(argv)
     fast = fast_seconds(args.fast)
-    kept = previous_fast((ROOT / "README.md").read_text(encoding="utf-8"))
+    readme = ROOT / "README.md"
+    readme_text = readme.read_text(encoding="utf-8")
+    kept = previous_fast(readme_text)
     rows = ["| # | chapter | what it teaches | fast mode | full mode |", "|---|---|---|---|---|"]
     teach = []
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
@@ -95,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         ex = exercises(nb)
         teach.append(f"### {nn} · {title}\nCPU time: fast mode {fast_cell}, full mode "
                      f"{fmt(full_seconds(nb))}.\n" + "\n".join(f"{i}. {e}" for i, e in enumerate(ex, 1)))
-    readme = ROOT / "README.md"
-    readme.write_text(replace_between(readme.read_text(encoding="utf-8"), "CHAPTER TABLE", "\n".join(rows)),
+    readme.write_text(replace_between(readme_text, "CHAPTER TABLE", "\n".join(rows)),
                       encoding="utf-8")
     guide = ROOT / "docs" / "TEACHING.md"
     if guide.exists():
