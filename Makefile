@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/"
 	@echo "make test   - create .venv if needed, lint, run unit tests and execute every chapter (fast mode)"
-	@echo "make lint   - notebook lint + ruff"
+	@echo "make lint   - notebook lint + ruff + generated course_lib modules up to date"
+	@echo "make sync   - regenerate course_lib modules from the chapters' \`# export:\` cells (tools/libsync.py)"
 	@echo "make execute NB=chapters/03_*.ipynb - re-run chapters in FULL mode and store their outputs"
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
 	@echo "make book    - static HTML book of all chapters in dist/book/"
@@ -34,6 +35,7 @@ lab: venv
 
 lint: venv
 	$(PY) tools/nblint.py chapters/*.ipynb
+	$(PY) tools/libsync.py --check
 	$(VENV)/bin/ruff check course_lib tests tools benchmarks datasets/build.py
 
 unit: venv
@@ -46,6 +48,9 @@ notebooks: venv
 test: venv lint student book slides
 	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 \
 		--durations=25 --sanitize-with tests/sanitize.cfg tests chapters
+
+sync: venv
+	$(PY) tools/libsync.py
 
 fix-notebooks: venv
 	$(PY) tools/nblint.py --fix chapters/*.ipynb
