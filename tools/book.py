@@ -41,7 +41,7 @@ CONF_DIR = ROOT / "book"
 INSTALL_MARK = "# Colab only: install the course helpers"
 INSTALL_TAG = "colab-install"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
-LONG_OUTPUT_LINES = 40
+LONG_OUTPUT_LINES = 30
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?")
 TITLE = "Large Models with Keras & TensorFlow"
 
