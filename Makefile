@@ -17,8 +17,8 @@ help:
 	@echo "make sync   - regenerate course_lib modules from the chapters' \`# export:\` cells (tools/libsync.py)"
 	@echo "make execute NB=chapters/03_*.ipynb - re-run chapters in FULL mode and store their outputs"
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
-	@echo "make book    - static HTML book of all chapters in dist/book/"
-	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/"
+	@echo "make book    - the book (Sphinx + MyST-NB, stored outputs, offline math and search) in dist/book/"
+	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/ (open offline)"
 	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
 
 venv: $(STAMP)

@@ -207,10 +207,18 @@ def build_book(out: Path, notebooks: list[Path], work: Path | None = None) -> li
         raise RuntimeError(f"sphinx-build failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
     if run.stderr.strip():
         print(run.stderr.strip(), file=sys.stderr)
+    # Pages of chapters that were renamed or removed since the last build (Sphinx leaves them behind).
+    wanted = {p.stem for p in notebooks}
+    for page in (out / "chapters").glob("*.html"):
+        if page.stem not in wanted:
+            page.unlink()
     # Downloads: the notebooks as stored, and the student edition (solutions stubbed).
     student = _student()
     for sub in ("notebooks", "student"):
         (out / sub).mkdir(parents=True, exist_ok=True)
+        for old in (out / sub).glob("*.ipynb"):
+            if old.stem not in wanted:
+                old.unlink()
     for path in notebooks:
         shutil.copyfile(path, out / "notebooks" / path.name)
         nb, _ = student.student_notebook(nbformat.read(path, as_version=4))
@@ -260,7 +268,7 @@ def build_slides(out: Path, path: Path) -> Path:
             cell.source = BADGE_RE.sub(f"[Open in Colab]({colab_url(path.name)})\n", cell.source)
         cell.metadata["slideshow"] = {"slide_type": kind}
     exporter = SlidesExporter(extra_template_basedirs=[str(CONF_DIR / "templates")], template_name="slides_offline",
-                              reveal_url_prefix="reveal.js", mathjax_url="mathjax/tex-chtml.js")
+                              reveal_url_prefix="reveal.js", reveal_theme="white", mathjax_url="mathjax/tex-chtml.js")
     body, _ = exporter.from_notebook_node(nb)
     out.mkdir(parents=True, exist_ok=True)
     _copy_assets(out)
