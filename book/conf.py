@@ -1,7 +1,7 @@
 """Sphinx configuration of the course book (``make book`` = ``tools/book.py``).
 
 tools/book.py stages the chapters (with book-only cell tags) and a generated ``index.md`` into
-``build/book-src/`` and runs ``sphinx-build -c book build/book-src dist/book``, so this folder holds only
+``build/book/src/`` and runs ``sphinx-build -c book build/book/src dist/book``, so this folder holds only
 the configuration and static assets. Nothing is executed: pages show the outputs stored in the notebooks.
 """
 

@@ -257,6 +257,10 @@ def test_page_renders_offline_and_is_screenshotted(book_dir, site, offline_page,
     shots = book_dir / "_screenshots"
     shots.mkdir(exist_ok=True)
     shot = shots / f"{which if chapter is None else chapter.stem}.png"
+    target = page.locator("article mjx-container[display=true], article .cell_output img").first
+    if target.count():  # show a typeset formula (or a figure) rather than only the title
+        target.scroll_into_view_if_needed()
+        page.evaluate("() => window.scrollBy(0, -250)")
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 30_000, "screenshot is blank"
     assert not page.blocked, f"page asked for the network: {sorted(set(page.blocked))[:5]}"
