@@ -265,7 +265,8 @@ def test_page_renders_offline_and_is_screenshotted(book_dir, site, offline_page,
     assert shot.stat().st_size > 30_000, "screenshot is blank"
     assert not page.blocked, f"page asked for the network: {sorted(set(page.blocked))[:5]}"
     if chapter is None:
-        assert page.locator("article a.reference.internal").count() >= len(CHAPTERS)
+        assert page.locator("article li.toctree-l1").count() == len(CHAPTERS)
+        assert page.locator("article li.toctree-l2").count() >= 3 * len(CHAPTERS), "sections missing from the TOC"
         return
     _check_math(page, chapter)
     _check_images(page, chapter)
