@@ -1,0 +1,270 @@
+"""`make lab` serves the chapters, as root and as a normal user, on a machine with no browser.
+
+The live test runs the real `make lab PORT=<free port> IP=127.0.0.1` (as root, and as an unprivileged user),
+reads the URL with its token from what it prints, opens a chapter in headless Chromium driven by Playwright,
+runs the chapter's first two code cells from the keyboard (Shift+Enter) through the Jupyter Lab UI, waits for
+the kernel's fresh `runtime.setup()` line, saves a screenshot in dist/lab/, then stops the server and checks
+that no process of it (make, jupyter, kernel) is left. The server runs with autosave off, and the chapter file
+must be byte-identical afterwards. The flag logic of the recipe (`--allow-root` only for uid 0, `--no-browser`
+without a display, PORT/IP/NB) is also checked with `make -n lab` under a faked `id -u`.
+"""
+
+import hashlib
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "dist" / "lab"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SETUP_LINE = re.compile(r"\[course_lib\] .+ -> \S+ \(\d+ replicas?\), precision \w+, seed \d+, .+, "
+                        r"FAST mode \(COURSE_FAST=1\)")
+URL = re.compile(r"http://127\.0\.0\.1:(\d+)(/lab\S*)\?token=(\w+)")
+# What the caller's environment must not pass to `make lab`: a display would open a real browser window, and
+# make's own variables (e.g. MAKEFLAGS=n under `make -n test`) or stray NB/PORT/IP would change the recipe.
+DROP_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
+            "NB", "PORT", "IP", "JUPYTER_PORT", "JUPYTER_TOKEN")
+LAB_USER = "course-lab-test"  # throwaway unprivileged user, created when the tests run as root
+
+
+def _chapter_to_open() -> tuple[Path, int]:
+    """The first chapter whose second code cell calls runtime.setup(), and that cell's index in the notebook."""
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+        if len(code) >= 2 and "runtime.setup(" in cells[code[1]].source:
+            return path, code[1]
+    raise AssertionError("no chapter calls runtime.setup() in its second code cell")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _make_n_lab(*args: str, uid: int, display: str | None = None) -> str:
+    """The `jupyter lab` command line that `make lab` runs, with `id -u` faked to print `uid`."""
+    fake = Path(tempfile.mkdtemp(prefix="fake-id-"))
+    try:
+        (fake / "id").write_text(f'#!/bin/sh\nif [ "$1" = "-u" ]; then echo {uid}; else exec /usr/bin/id "$@"; fi\n')
+        (fake / "id").chmod(0o755)
+        env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
+        env["PATH"] = f"{fake}:{env['PATH']}"
+        if display:
+            env["DISPLAY"] = display
+        out = subprocess.run(["make", "-n", "lab", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                             check=True).stdout
+    finally:
+        shutil.rmtree(fake)
+    lines = [line for line in out.splitlines() if "jupyter lab" in line]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+def test_make_lab_flags_follow_user_display_and_overrides():
+    as_root = _make_n_lab(uid=0).split()
+    as_user = _make_n_lab(uid=1000).split()
+    assert as_root[:2] == [".venv/bin/jupyter", "lab"] and as_root[-1] == "chapters/"
+    assert "--allow-root" in as_root and "--allow-root" not in as_user
+    assert sorted(set(as_root) - {"--allow-root"}) == sorted(as_user)
+    if os.uname().sysname == "Linux":
+        assert "--no-browser" in as_user, "no display: Jupyter must not try to start a browser"
+        assert "--no-browser" not in _make_n_lab(uid=1000, display=":0").split()
+    assert "--ip=localhost" in as_user and not any(a.startswith("--port") for a in as_user)
+    chapter = sorted((ROOT / "chapters").glob("06_*.ipynb"))[0]
+    custom = _make_n_lab("PORT=9123", "IP=0.0.0.0", "NB=chapters/06_*", uid=1000).split()
+    assert {"--port=9123", "--ip=0.0.0.0", f"--LabApp.default_url=/lab/tree/{chapter.name}"} <= set(custom)
+    bad = subprocess.run(["make", "-n", "lab", "NB=chapters/no_such.ipynb"], cwd=ROOT, capture_output=True,
+                         text=True, env={k: v for k, v in os.environ.items() if k not in DROP_ENV})
+    assert bad.returncode != 0 and "NB=chapters/no_such.ipynb: no such chapter" in bad.stderr
+
+
+def _unprivileged_user() -> pwd.struct_passwd:
+    """A real second user: created (no home, no login shell) if missing; needs root."""
+    try:
+        return pwd.getpwnam(LAB_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", LAB_USER],
+                       check=True, capture_output=True)
+        return pwd.getpwnam(LAB_USER)
+
+
+def _readable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach `path` (every parent searchable by 'others')."""
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents]) and bool(path.stat().st_mode & 0o004)
+
+
+def _our_processes(*marks: str) -> list[str]:
+    """`pid cmdline` of every process whose command line contains one of `marks`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(m in cmd for m in marks):
+            found.append(f"{proc.name} {cmd.strip()}")
+    return found
+
+
+@contextmanager
+def _make_lab(user: pwd.struct_passwd | None, port: int, *make_args: str):
+    """Run `make lab PORT=port IP=127.0.0.1 *make_args` as `user` (None: as we are); yield (url, log lines)."""
+    home = Path(tempfile.mkdtemp(prefix="lab-home-"))  # not pytest's tmp_path: that is private to root
+    settings = home / "settings"
+    for plugin, values in {"docmanager-extension/plugin": {"autosave": False},  # never write the chapter
+                           "apputils-extension/notification": {"fetchNews": "false"}}.items():
+        f = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(values))
+    env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
+    env.update(HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), COURSE_FAST="1", TF_CPP_MIN_LOG_LEVEL="3")
+    kwargs = {}
+    if user is not None:
+        for p in [home, *home.rglob("*")]:
+            os.chown(p, user.pw_uid, user.pw_gid)
+        env.update(USER=user.pw_name, LOGNAME=user.pw_name)
+        kwargs = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+    cmd = ["make", "lab", f"PORT={port}", "IP=127.0.0.1", *make_args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, **kwargs)  # own process group: make, jupyter
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True)
+    reader.start()
+    marks = (f"PORT={port}", f"--port={port}", str(home))  # make, jupyter, and kernels (connection file in home)
+    token = None
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None and not any(URL.search(line) for line in log):
+            time.sleep(0.2)
+        found = [m for line in list(log) if (m := URL.search(line))]
+        assert found, f"`{' '.join(cmd)}` printed no URL with a token (exit {proc.poll()}):\n{''.join(log)[-3000:]}"
+        url = found[-1]
+        assert int(url.group(1)) == port, f"asked for port {port}, got {url.group(0)}"
+        token = url.group(3)
+        yield url, log
+        # Stop the way Jupyter's own "Shut Down" does: it stops kernels, then the server exits, then make.
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/shutdown", method="POST",
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+        assert proc.wait(timeout=60) == 0, "".join(log)[-3000:]
+        deadline = time.monotonic() + 30
+        while _our_processes(*marks) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _our_processes(*marks)
+        assert not left, f"processes left behind after shutdown: {left}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # if anything above failed: no server outlives the test
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=30)
+        for line in _our_processes(*marks):
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+        reader.join(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_first_two_code_cells(page, second_code: int) -> str:
+    """Shift+Enter from the first cell until the second code cell (notebook index `second_code`) has run; return
+    that cell's fresh output text."""
+    cells = page.locator(".jp-NotebookPanel .jp-Notebook-cell")
+    cells.nth(second_code).wait_for(state="attached")  # Jupyter Lab adds a long notebook's cells in batches
+    # The status bar reads "Python 3 (ipykernel) | Idle" once the kernel has started and connected.
+    page.wait_for_function("() => /\\bIdle\\b/.test(document.querySelector('#jp-main-statusbar')?.innerText)")
+    # Mark the outputs stored in the file, so only output the kernel produces now can satisfy the wait below.
+    page.evaluate("() => document.querySelectorAll('.jp-OutputArea-output').forEach(o => o.dataset.stored = 1)")
+    active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active")
+    assert cells.nth(0).evaluate("c => c.classList.contains('jp-mod-active')"), "the notebook did not open on cell 1"
+    for i in range(second_code + 1):  # markdown cells in between are only stepped over
+        assert cells.nth(i).evaluate("c => c.classList.contains('jp-mod-active')"), f"cell {i} is not selected"
+        page.keyboard.press("Shift+Enter")
+    assert active.count() == 1
+    second = cells.nth(second_code)
+    fresh = second.locator(".jp-OutputArea-output:not([data-stored])")
+    fresh.filter(has_text="[course_lib]").first.wait_for(timeout=300_000)
+    second.locator(".jp-InputPrompt", has_text="[2]").wait_for(timeout=30_000)  # this kernel's 2nd execution
+    first_code_prompt = cells.nth(0).locator(".jp-InputPrompt").inner_text()
+    assert "[1]" in first_code_prompt, first_code_prompt
+    second.scroll_into_view_if_needed()
+    return fresh.all_inner_texts()
+
+
+def _open_chapter_and_run(url: str, chapter: Path, second_code: int, shot: Path) -> str:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            page.locator("#jp-main-statusbar", has_text=chapter.name).wait_for()  # the chapter is open
+            text = "\n".join(_run_first_two_code_cells(page, second_code))
+            page.wait_for_timeout(300)  # let the output paint before the screenshot
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    return text
+
+
+@pytest.mark.parametrize("who", ["root", "user"])
+def test_make_lab_runs_a_chapter_in_chromium(who):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium) - the CI run installs it")
+    am_root = os.geteuid() == 0
+    if who == "root" and not am_root:
+        pytest.skip("needs root; test_make_lab_flags_follow_user_display_and_overrides checks --allow-root")
+    user = None
+    if who == "user" and am_root:
+        if not (_readable_by_others(ROOT / "Makefile") and _readable_by_others(ROOT / ".venv" / "bin" / "python")):
+            pytest.fail(f"{ROOT} is not readable by other users, so a normal user cannot run its `make lab`; "
+                        "clone it where others can read it (e.g. not under /root)")
+        user = _unprivileged_user()
+    chapter, second_code = _chapter_to_open()
+    digest = hashlib.sha256(chapter.read_bytes()).hexdigest()
+    shot = SHOTS / f"make_lab_{who}.png"
+    shot.unlink(missing_ok=True)
+    port = _free_port()
+    # root: the default recipe (chapters/), then the chapter's URL; user: NB= makes the printed URL open it.
+    make_args = () if who == "root" else (f"NB=chapters/{chapter.name}",)
+    with _make_lab(user, port, *make_args) as (url, log):
+        command = next(line for line in log if "jupyter lab" in line)  # make echoes the recipe it runs
+        assert ("--allow-root" in command) == (who == "root"), command
+        assert "--no-browser" in command, command
+        path = url.group(2)
+        if who == "root":
+            assert path == "/lab", url.group(0)
+            path = f"/lab/tree/{chapter.name}"
+        else:
+            assert path == f"/lab/tree/{chapter.name}", url.group(0)
+        text = _open_chapter_and_run(f"http://127.0.0.1:{port}{path}?token={url.group(3)}", chapter, second_code,
+                                     shot)
+    assert SETUP_LINE.search(text), f"the kernel's answer has no runtime.setup() line: {text!r}"
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000, "screenshot is missing or blank"
+    assert hashlib.sha256(chapter.read_bytes()).hexdigest() == digest, f"{chapter.name} was modified"
