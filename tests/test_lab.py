@@ -40,7 +40,6 @@ URL = re.compile(r"http://127\.0\.0\.1:(\d+)(/lab\S*)\?token=(\w+)")
 # make's own variables (e.g. MAKEFLAGS=n under `make -n test`) or stray NB/PORT/IP would change the recipe.
 DROP_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
             "NB", "PORT", "IP", "JUPYTER_PORT", "JUPYTER_TOKEN")
-LAB_USER = "course-lab-test"  # throwaway unprivileged user, created when the tests run as root
 
 
 def _chapter_to_open() -> tuple[Path, int]:
@@ -97,38 +96,44 @@ def test_make_lab_flags_follow_user_display_and_overrides():
 
 
 def _unprivileged_user() -> pwd.struct_passwd:
-    """A real second user: created (no home, no login shell) if missing; needs root."""
-    try:
-        return pwd.getpwnam(LAB_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", LAB_USER],
-                       check=True, capture_output=True)
-        return pwd.getpwnam(LAB_USER)
+    """A real unprivileged user: `nobody` (every Debian system has it), else a throwaway one; needs root."""
+    for name in ("nobody", "course-lab-test"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "course-lab-test"],
+                   check=True, capture_output=True)
+    return pwd.getpwnam("course-lab-test")
 
 
 def _readable_by_others(path: Path) -> bool:
-    """Whether a user other than the owner can reach `path` (every parent searchable by 'others')."""
-    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents]) and bool(path.stat().st_mode & 0o004)
+    """Whether any user can read `path` (every folder on the way searchable by 'others', the file readable)."""
+    return all(p.stat().st_mode & 0o004 and all(d.stat().st_mode & 0o001 for d in p.parents)
+               for p in {path, path.resolve()})
 
 
-def _our_processes(*marks: str) -> list[str]:
-    """`pid cmdline` of every process whose command line contains one of `marks`."""
+def _our_processes(*marks: str) -> list[tuple[int, int, str]]:
+    """(pid, real uid, command line) of every process whose command line contains one of `marks`."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            uid = int(re.search(r"^Uid:\s+(\d+)", (proc / "status").read_text(), re.M).group(1))
+        except (OSError, AttributeError):
+            continue  # the process has just exited
         if any(m in cmd for m in marks):
-            found.append(f"{proc.name} {cmd.strip()}")
+            found.append((int(proc.name), uid, cmd))
     return found
 
 
 @contextmanager
 def _make_lab(user: pwd.struct_passwd | None, port: int, *make_args: str):
-    """Run `make lab PORT=port IP=127.0.0.1 *make_args` as `user` (None: as we are); yield (url, log lines)."""
+    """Run `make lab PORT=port IP=127.0.0.1 *make_args` as `user` (None: as we are).
+
+    Yields (the URL match, the output lines so far, marks that find its processes' command lines)."""
     home = Path(tempfile.mkdtemp(prefix="lab-home-"))  # not pytest's tmp_path: that is private to root
     settings = home / "settings"
     for plugin, values in {"docmanager-extension/plugin": {"autosave": False},  # never write the chapter
@@ -139,15 +144,20 @@ def _make_lab(user: pwd.struct_passwd | None, port: int, *make_args: str):
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
     env.update(HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), COURSE_FAST="1", TF_CPP_MIN_LOG_LEVEL="3")
-    kwargs = {}
+    cmd = ["make", "lab", f"PORT={port}", "IP=127.0.0.1", *make_args]
+    as_user = []
     if user is not None:
         for p in [home, *home.rglob("*")]:
             os.chown(p, user.pw_uid, user.pw_gid)
         env.update(USER=user.pw_name, LOGNAME=user.pw_name)
-        kwargs = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
-    cmd = ["make", "lab", f"PORT={port}", "IP=127.0.0.1", *make_args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, **kwargs)  # own process group: make, jupyter
+        as_user = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+        if not _readable_by_others(ROOT / ".venv" / "bin" / "python"):
+            # The venv's interpreter lives where only root may look (e.g. pyenv under /root, as on the course's
+            # machines): lend the user the right to read and search, nothing else (no writing, still not uid 0).
+            as_user += ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
+        as_user.append("--")
+    proc = subprocess.Popen(as_user + cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)  # own process group: make, jupyter
     log: list[str] = []
     reader = threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True)
     reader.start()
@@ -162,7 +172,7 @@ def _make_lab(user: pwd.struct_passwd | None, port: int, *make_args: str):
         url = found[-1]
         assert int(url.group(1)) == port, f"asked for port {port}, got {url.group(0)}"
         token = url.group(3)
-        yield url, log
+        yield url, log, marks
         # Stop the way Jupyter's own "Shut Down" does: it stops kernels, then the server exits, then make.
         request = urllib.request.Request(f"http://127.0.0.1:{port}/api/shutdown", method="POST",
                                          headers={"Authorization": f"token {token}"})
@@ -180,8 +190,8 @@ def _make_lab(user: pwd.struct_passwd | None, port: int, *make_args: str):
         except ProcessLookupError:
             pass
         proc.wait(timeout=30)
-        for line in _our_processes(*marks):
-            os.kill(int(line.split()[0]), signal.SIGKILL)
+        for pid, _, _ in _our_processes(*marks):
+            os.kill(pid, signal.SIGKILL)
         reader.join(timeout=10)
         shutil.rmtree(home, ignore_errors=True)
 
@@ -241,7 +251,7 @@ def test_make_lab_runs_a_chapter_in_chromium(who):
         pytest.skip("needs root; test_make_lab_flags_follow_user_display_and_overrides checks --allow-root")
     user = None
     if who == "user" and am_root:
-        if not (_readable_by_others(ROOT / "Makefile") and _readable_by_others(ROOT / ".venv" / "bin" / "python")):
+        if not _readable_by_others(ROOT / "Makefile"):
             pytest.fail(f"{ROOT} is not readable by other users, so a normal user cannot run its `make lab`; "
                         "clone it where others can read it (e.g. not under /root)")
         user = _unprivileged_user()
@@ -252,7 +262,7 @@ def test_make_lab_runs_a_chapter_in_chromium(who):
     port = _free_port()
     # root: the default recipe (chapters/), then the chapter's URL; user: NB= makes the printed URL open it.
     make_args = () if who == "root" else (f"NB=chapters/{chapter.name}",)
-    with _make_lab(user, port, *make_args) as (url, log):
+    with _make_lab(user, port, *make_args) as (url, log, marks):
         command = next(line for line in log if "jupyter lab" in line)  # make echoes the recipe it runs
         assert ("--allow-root" in command) == (who == "root"), command
         assert "--no-browser" in command, command
@@ -264,6 +274,10 @@ def test_make_lab_runs_a_chapter_in_chromium(who):
             assert path == f"/lab/tree/{chapter.name}", url.group(0)
         text = _open_chapter_and_run(f"http://127.0.0.1:{port}{path}?token={url.group(3)}", chapter, second_code,
                                      shot)
+        procs = _our_processes(*marks)
+        assert any("ipykernel" in cmd for _, _, cmd in procs), procs  # the kernel is found, so is checked below
+        uid = os.getuid() if user is None else user.pw_uid
+        assert {u for _, u, _ in procs} == {uid}, f"not all of make, jupyter and the kernel run as uid {uid}: {procs}"
     assert SETUP_LINE.search(text), f"the kernel's answer has no runtime.setup() line: {text!r}"
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000, "screenshot is missing or blank"
