@@ -42,13 +42,13 @@ DROP_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER", "MAKEFLAGS", "MFLAGS", "MAK
             "NB", "PORT", "IP", "JUPYTER_PORT", "JUPYTER_TOKEN")
 
 
-def _chapter_to_open() -> tuple[Path, int]:
-    """The first chapter whose second code cell calls runtime.setup(), and that cell's index in the notebook."""
+def _chapter_to_open() -> tuple[Path, list[int]]:
+    """The first chapter whose second code cell calls runtime.setup(), and its first two code cells' indices."""
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
         cells = nbformat.read(path, as_version=4).cells
         code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
         if len(code) >= 2 and "runtime.setup(" in cells[code[1]].source:
-            return path, code[1]
+            return path, code[:2]
     raise AssertionError("no chapter calls runtime.setup() in its second code cell")
 
 
@@ -196,32 +196,50 @@ def _make_lab(user: pwd.struct_passwd | None, port: int, *make_args: str):
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _run_first_two_code_cells(page, second_code: int) -> str:
-    """Shift+Enter from the first cell until the second code cell (notebook index `second_code`) has run; return
+# Records every text the input prompts of the given cells show ("[1]:", "[*]:", ...), so the test can tell a run
+# it started from the execution counts stored in the file. A collapsed cell (source_hidden) has no input prompt.
+WATCH_PROMPTS = """(indices) => {
+    const cells = document.querySelectorAll('.jp-NotebookPanel .jp-Notebook-cell');
+    window.promptHistory = {};
+    for (const i of indices) {
+        const prompt = cells[i].querySelector('.jp-InputArea .jp-InputPrompt');
+        if (!prompt) continue;
+        const seen = window.promptHistory[i] = [prompt.textContent];
+        new MutationObserver(() => seen.push(prompt.textContent))
+            .observe(prompt, {childList: true, subtree: true, characterData: true});
+    }
+}"""
+
+
+def _run_first_two_code_cells(page, code: list[int]) -> str:
+    """Shift+Enter from the first cell until the second code cell (notebook cell indices `code`) has run; return
     that cell's fresh output text."""
     cells = page.locator(".jp-NotebookPanel .jp-Notebook-cell")
-    cells.nth(second_code).wait_for(state="attached")  # Jupyter Lab adds a long notebook's cells in batches
+    cells.nth(code[1]).wait_for(state="attached")  # Jupyter Lab adds a long notebook's cells in batches
     # The status bar reads "Python 3 (ipykernel) | Idle" once the kernel has started and connected.
     page.wait_for_function("() => /\\bIdle\\b/.test(document.querySelector('#jp-main-statusbar')?.innerText)")
     # Mark the outputs stored in the file, so only output the kernel produces now can satisfy the wait below.
     page.evaluate("() => document.querySelectorAll('.jp-OutputArea-output').forEach(o => o.dataset.stored = 1)")
-    active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active")
-    assert cells.nth(0).evaluate("c => c.classList.contains('jp-mod-active')"), "the notebook did not open on cell 1"
-    for i in range(second_code + 1):  # markdown cells in between are only stepped over
+    page.evaluate(WATCH_PROMPTS, code)
+    for i in range(code[1] + 1):  # from the first cell, where the notebook opens; markdown cells are stepped over
         assert cells.nth(i).evaluate("c => c.classList.contains('jp-mod-active')"), f"cell {i} is not selected"
         page.keyboard.press("Shift+Enter")
-    assert active.count() == 1
-    second = cells.nth(second_code)
+    second = cells.nth(code[1])
     fresh = second.locator(".jp-OutputArea-output:not([data-stored])")
     fresh.filter(has_text="[course_lib]").first.wait_for(timeout=300_000)
-    second.locator(".jp-InputPrompt", has_text="[2]").wait_for(timeout=30_000)  # this kernel's 2nd execution
-    first_code_prompt = cells.nth(0).locator(".jp-InputPrompt").inner_text()
-    assert "[1]" in first_code_prompt, first_code_prompt
+    page.wait_for_function("(i) => window.promptHistory[i].at(-1).includes('[2]')", arg=code[1], timeout=30_000)
+    history = page.evaluate("() => window.promptHistory")
+    assert str(code[1]) in history, "the second code cell has no input prompt"
+    # Queued or running ("[*]"), then this kernel's n-th execution: "[2]" in the second code cell also proves that
+    # the first one ran, where it is collapsed and shows no prompt.
+    for n, i in enumerate(code, start=1):
+        if (seen := history.get(str(i))) is not None:
+            assert "[*]" in "".join(seen) and f"[{n}]" in seen[-1], f"cell {i}'s prompt went {seen}"
     second.scroll_into_view_if_needed()
     return fresh.all_inner_texts()
 
 
-def _open_chapter_and_run(url: str, chapter: Path, second_code: int, shot: Path) -> str:
+def _open_chapter_and_run(url: str, chapter: Path, code: list[int], shot: Path) -> str:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -231,7 +249,7 @@ def _open_chapter_and_run(url: str, chapter: Path, second_code: int, shot: Path)
             page.set_default_timeout(120_000)
             page.goto(url)
             page.locator("#jp-main-statusbar", has_text=chapter.name).wait_for()  # the chapter is open
-            text = "\n".join(_run_first_two_code_cells(page, second_code))
+            text = "\n".join(_run_first_two_code_cells(page, code))
             page.wait_for_timeout(300)  # let the output paint before the screenshot
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot))
@@ -255,7 +273,7 @@ def test_make_lab_runs_a_chapter_in_chromium(who):
             pytest.fail(f"{ROOT} is not readable by other users, so a normal user cannot run its `make lab`; "
                         "clone it where others can read it (e.g. not under /root)")
         user = _unprivileged_user()
-    chapter, second_code = _chapter_to_open()
+    chapter, code = _chapter_to_open()
     digest = hashlib.sha256(chapter.read_bytes()).hexdigest()
     shot = SHOTS / f"make_lab_{who}.png"
     shot.unlink(missing_ok=True)
@@ -272,8 +290,7 @@ def test_make_lab_runs_a_chapter_in_chromium(who):
             path = f"/lab/tree/{chapter.name}"
         else:
             assert path == f"/lab/tree/{chapter.name}", url.group(0)
-        text = _open_chapter_and_run(f"http://127.0.0.1:{port}{path}?token={url.group(3)}", chapter, second_code,
-                                     shot)
+        text = _open_chapter_and_run(f"http://127.0.0.1:{port}{path}?token={url.group(3)}", chapter, code, shot)
         procs = _our_processes(*marks)
         assert any("ipykernel" in cmd for _, _, cmd in procs), procs  # the kernel is found, so is checked below
         uid = os.getuid() if user is None else user.pw_uid
