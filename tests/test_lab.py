@@ -271,6 +271,9 @@ def test_make_lab_runs_a_chapter_in_chromium(who):
     user = None
     if who == "user" and am_root:
         user = _unprivileged_user()
+    stale = subprocess.run(["make", "-q", "venv"], cwd=ROOT, env={k: v for k, v in os.environ.items()
+                                                                if k not in DROP_ENV}).returncode
+    assert stale == 0, "`.venv` is older than requirements.txt: run `make venv` (make lab would reinstall it here)"
     chapter, code = _chapter_to_open()
     digest = hashlib.sha256(chapter.read_bytes()).hexdigest()
     shot = SHOTS / f"make_lab_{who}.png"
