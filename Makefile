@@ -11,7 +11,7 @@ NB ?= chapters/*.ipynb
 .PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync
 
 help:
-	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/"
+	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/ (PORT=, IP=, NB=chapters/06_cnn.ipynb)"
 	@echo "make test   - create .venv if needed, lint, run unit tests and execute every chapter (fast mode)"
 	@echo "make lint   - notebook lint + ruff + generated course_lib modules up to date"
 	@echo "make sync   - regenerate course_lib modules from the chapters' \`# export:\` cells (tools/libsync.py)"
@@ -30,8 +30,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -c "import tensorflow, keras, course_lib, nbval, xdist" 2>/dev/null
 	touch $(STAMP)
 
+# make lab [PORT=8888] [IP=0.0.0.0] [NB=chapters/06_cnn.ipynb]: Jupyter Lab on chapters/ (or opened on one chapter).
+# It prints the URL with its token; --allow-root only for root (Docker, cloud VMs); --no-browser on Linux without
+# a display. IP=0.0.0.0 serves other machines (e.g. a container's published port). tests/test_lab.py runs this recipe.
+IP ?= localhost
+LAB_ROOT_FLAG = $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_BROWSER_FLAG = $(if $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser))
+LAB_NB = $(if $(filter-out file,$(origin NB)),$(or $(firstword $(wildcard $(NB))),$(error NB=$(NB): no such chapter)))
+LAB_FLAGS = --ip=$(IP) $(if $(PORT),--port=$(PORT)) $(LAB_ROOT_FLAG) $(LAB_BROWSER_FLAG) \
+	$(if $(LAB_NB),--LabApp.default_url=/lab/tree/$(notdir $(LAB_NB)))
 lab: venv
-	$(VENV)/bin/jupyter lab chapters/
+	$(VENV)/bin/jupyter lab $(strip $(LAB_FLAGS)) chapters/
 
 lint: venv
 	$(PY) tools/nblint.py chapters/*.ipynb
