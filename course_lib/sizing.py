@@ -117,10 +117,15 @@ def transformer_params(
     biases: bool = True,
     norm: str = "layernorm",
     tied_embeddings: bool = True,
+    n_heads: int | None = None,
+    n_kv_heads: int | None = None,
 ) -> int:
     """Parameter count of a decoder-only Transformer (GPT style, or LLaMA style with the options).
 
-    Per layer: attention has four ``d×d`` projections (Q, K, V, output); the feed-forward block has
+    Per layer: attention has four ``d×d`` projections (Q, K, V, output); with grouped-query attention
+    (Ainslie et al., 2023, arXiv:2305.13245; used by Llama 2 70B and Llama 3) only ``n_kv_heads`` of the
+    ``n_heads`` heads have their own keys and values, so K and V are ``d × (n_kv_heads·d/n_heads)``
+    each (``n_kv_heads = 1`` is multi-query attention). The feed-forward block has
     two ``d×d_ff`` matrices (three with a gated/SwiGLU FFN); two norms. A GPT layer with biases,
     LayerNorm and ``d_ff = 4·d`` therefore holds ``12·d² + 13·d`` parameters. Add the token embedding
     (``vocab_size·d``, shared with the output layer when ``tied_embeddings``), learned position
@@ -137,10 +142,19 @@ def transformer_params(
         biases: linear layers carry biases (GPT: yes; LLaMA: no).
         norm: ``"layernorm"`` (scale and shift, 2·d) or ``"rmsnorm"`` (scale only, d).
         tied_embeddings: the output layer reuses the input embedding matrix.
+        n_heads: number of query heads; needed only with ``n_kv_heads`` (must divide ``d_model``).
+        n_kv_heads: number of key/value heads for grouped-query attention (must divide ``n_heads``);
+            ``None`` (default) means one per query head, i.e. standard multi-head attention.
+
+    Raises:
+        ValueError / TypeError naming the argument for non-positive or non-integer sizes, an unknown
+        ``norm``, ``n_kv_heads`` without ``n_heads``, or heads that do not divide evenly.
 
     Examples:
         GPT-3 175B (96 layers, d 12288, vocab 50257, context 2048) gives about 174.6e9;
-        LLaMA-7B (32, 4096, 32000, d_ff 11008, gated, no biases, RMSNorm, untied) gives 6.74e9.
+        LLaMA-7B (32, 4096, 32000, d_ff 11008, gated, no biases, RMSNorm, untied) gives 6.74e9;
+        Llama 3 8B (32, 4096, 128256, d_ff 14336, 32 heads, 8 KV heads, gated, no biases, RMSNorm,
+        untied) gives 8.03e9 (Meta's model card: 8.03B; Grattafiori et al., 2024, Table 3 for shapes).
     """
     n_layers = _integer(n_layers, "n_layers")
     d = _integer(d_model, "d_model")
@@ -156,8 +170,22 @@ def transformer_params(
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     norm_params = {"layernorm": 2 * d, "rmsnorm": d}[_choice(norm, "norm", ("layernorm", "rmsnorm"))]
+    kv_dim = d
+    if n_kv_heads is not None:
+        if n_heads is None:
+            raise ValueError("n_kv_heads needs n_heads (the number of query heads) to size K and V")
+        heads, kv_heads = _integer(n_heads, "n_heads"), _integer(n_kv_heads, "n_kv_heads")
+        if d % heads:
+            raise ValueError(f"n_heads={heads} must divide d_model={d}")
+        if heads % kv_heads:
+            raise ValueError(f"n_kv_heads={kv_heads} must divide n_heads={heads}")
+        kv_dim = kv_heads * (d // heads)
+    elif n_heads is not None:
+        heads = _integer(n_heads, "n_heads")
+        if d % heads:
+            raise ValueError(f"n_heads={heads} must divide d_model={d}")
 
-    attention = 4 * d * d + (4 * d if biases else 0)
+    attention = 2 * d * d + 2 * d * kv_dim + (2 * d + 2 * kv_dim if biases else 0)
     n_mats = 3 if gated_ffn else 2
     ffn = n_mats * d * ff + ((n_mats - 1) * ff + d if biases else 0)
     per_layer = attention + ffn + 2 * norm_params

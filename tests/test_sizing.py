@@ -211,6 +211,10 @@ def test_human_formats():
     (lambda: transformer_params(2, 12, 10, d_ff=0), ValueError, "d_ff"),
     (lambda: transformer_params(2, 12, 10, norm="batchnorm"), ValueError, "norm"),
     (lambda: transformer_params(2, 12, 10, biases=1), TypeError, "biases"),
+    (lambda: transformer_params(2, 12, 10, n_kv_heads=2), ValueError, "n_heads"),
+    (lambda: transformer_params(2, 12, 10, n_heads=5), ValueError, "n_heads"),
+    (lambda: transformer_params(2, 12, 10, n_heads=4, n_kv_heads=3), ValueError, "n_kv_heads"),
+    (lambda: transformer_params(2, 12, 10, n_heads=4, n_kv_heads=0), ValueError, "n_kv_heads"),
     (lambda: training_flops(-1, 10), ValueError, "n_params"),
     (lambda: training_flops(1e9, float("inf")), ValueError, "n_tokens"),
     (lambda: training_flops(True, 10), TypeError, "n_params"),
@@ -251,3 +255,27 @@ def test_numpy_numbers_are_accepted():
     assert transformer_params(np.int64(2), np.int32(8), 10) == transformer_params(2, 8, 10)
     assert training_flops(np.float32(2.0), np.int64(3)) == 36.0
     assert math.isclose(sizing.training_flops(1e9, 1e9), 6e18)
+
+
+LLAMA3 = dict(gated_ffn=True, biases=False, norm="rmsnorm", tied_embeddings=False)
+
+
+@pytest.mark.parametrize("layers, d, d_ff, heads, published", [
+    (32, 4096, 14336, 32, 8.03e9),      # Llama 3 8B (Meta model card: 8.03B)
+    (126, 16384, 53248, 128, 405.9e9),  # Llama 3 405B (shapes: Grattafiori et al., 2024, Table 3)
+])
+def test_grouped_query_attention_llama3(layers, d, d_ff, heads, published):
+    n = transformer_params(layers, d, 128256, d_ff=d_ff, n_heads=heads, n_kv_heads=8, **LLAMA3)
+    assert abs(n - published) / published < 0.005
+    # without GQA (8 KV heads -> one per query head) the same shapes overshoot by far more than 0.5%
+    full = transformer_params(layers, d, 128256, d_ff=d_ff, **LLAMA3)
+    assert (full - published) / published > 0.01
+
+
+def test_gqa_special_cases():
+    d = 64
+    mha = transformer_params(2, d, 10)
+    assert transformer_params(2, d, 10, n_heads=8) == mha == transformer_params(2, d, 10, n_heads=8, n_kv_heads=8)
+    mqa = transformer_params(2, d, 10, n_heads=8, n_kv_heads=1)
+    # K and V shrink from d x d (+ bias d) to d x d/8 (+ bias d/8) each, in each of 2 layers
+    assert mha - mqa == 2 * 2 * ((d * d + d) - (d * d // 8 + d // 8))
