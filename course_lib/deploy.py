@@ -252,7 +252,11 @@ class TFLiteModel:
         ins, outs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         in_names = {d["index"]: d["name"] for d in ins}
         out_names = {d["index"]: d["name"] for d in outs}
-        self.interpreter.allocate_tensors()
+        self._allocated = True
+        try:
+            self.interpreter.allocate_tensors()
+        except RuntimeError:  # e.g. a dynamic length that is 1 in the placeholder shape is too short for a conv
+            self._allocated = False
         signatures = self.interpreter.get_signature_list()
         if signatures:  # the names Keras gave the inputs and outputs ("image", "output_0", ...)
             runner = self.interpreter.get_signature_runner("serving_default" if "serving_default" in signatures
@@ -286,8 +290,9 @@ class TFLiteModel:
             if self._shapes[port.index] != a.shape:
                 self.interpreter.resize_tensor_input(port.index, list(a.shape), strict=True)
                 self._shapes[port.index], resized = a.shape, True
-        if resized:
+        if resized or not self._allocated:
             self.interpreter.allocate_tensors()
+            self._allocated = True
         for port, a in zip(self.inputs, feeds, strict=True):
             self.interpreter.set_tensor(port.index, a)
         self.interpreter.invoke()
