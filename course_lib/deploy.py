@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -88,9 +89,37 @@ class ServingModel:
 # --- TFLite conversion ---------------------------------------------------------------------------
 
 
+def _input_specs(model: Any) -> list[tuple[str, np.dtype, tuple[int | None, ...]]]:
+    """(name, dtype, shape) of each input; a subclassed model's one float32 input comes from its build shape."""
+    try:
+        return [(t.name, np.dtype(t.dtype), tuple(t.shape)) for t in model.inputs]
+    except AttributeError:  # a subclassed model has no symbolic inputs
+        shape = (model.get_build_config() or {}).get("input_shape")
+        if not isinstance(shape, (tuple, list)) or not shape or isinstance(shape[0], (tuple, list, dict)):
+            raise ValueError(f"model {model.name!r} is subclassed: call it once on a batch (model(x)) before "
+                             "converting, so its input shape is known (one input only)") from None
+        return [("input", np.dtype("float32"), (None, *shape[1:]))]
+
+
+def _converter(model: Any, folder: str) -> Any:
+    """A TFLiteConverter for ``model``; a subclassed one goes through a SavedModel of its inference call
+    (``from_keras_model`` cannot find a Keras 3 subclassed model's input signature)."""
+    import keras
+    import tensorflow as tf
+
+    if hasattr(model, "inputs"):
+        return tf.lite.TFLiteConverter.from_keras_model(model)
+    ((name, dtype, shape),) = _input_specs(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x, training=False), [tf.TensorSpec(shape, dtype, name)])
+    archive.write_out(folder, verbose=False)
+    return tf.lite.TFLiteConverter.from_saved_model(folder)
+
+
 def _representative(model: Any, batches: list[Any]) -> Callable[[], Iterator[list[np.ndarray]]]:
-    """Calibration examples, one at a time, as a list in the order of ``model.inputs``."""
-    specs = [(t.name, np.dtype(t.dtype)) for t in model.inputs]
+    """Calibration examples, one at a time, as a list in the order of the model's inputs."""
+    specs = [(name, dtype) for name, dtype, _ in _input_specs(model)]
     rows = []
     for b in batches:
         if isinstance(b, Mapping):
@@ -140,8 +169,8 @@ def to_tflite(
     if quantize == "int8" and representative_data is None:
         raise ValueError("quantize='int8' needs representative_data (real input batches for calibration)")
     model32 = runtime.as_float32(model)
-    with runtime.precision_policy("float32"):
-        converter = tf.lite.TFLiteConverter.from_keras_model(model32)
+    with runtime.precision_policy("float32"), tempfile.TemporaryDirectory() as folder:
+        converter = _converter(model32, folder)
         if quantize is not None:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "int8":

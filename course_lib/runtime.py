@@ -329,13 +329,6 @@ def _float32_config(obj: Any, key: str = "") -> Any:
     return _float32_name(obj) if key == "dtype" and isinstance(obj, str) else obj
 
 
-def _layer_classes(layer: Any, found: dict[str, type]) -> dict[str, type]:
-    found[type(layer).__name__] = type(layer)
-    for sub in getattr(layer, "layers", []):
-        _layer_classes(sub, found)
-    return found
-
-
 def as_float32(model: Any) -> Any:
     """``model`` itself when every layer computes in float32, else a float32 copy with the same weights.
 
@@ -354,16 +347,18 @@ def as_float32(model: Any) -> Any:
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
     fix = ("rebuild it by hand: keras.mixed_precision.set_global_policy('float32'), build the same model again "
            "as model32, then model32.set_weights(model.get_weights())")
+    layers = list(model._flatten_layers(include_self=True, recursive=True))  # every layer, nested ones too
+    if all(_float32_name(layer.dtype_policy.name) == layer.dtype_policy.name for layer in layers):
+        return model
     try:
         config = keras.saving.serialize_keras_object(model)
     except NotImplementedError as err:
         raise TypeError(f"model {model.name!r} has no get_config, so no float32 copy can be made: {fix}") from err
-    config32 = _float32_config(config)
-    if config32 == config:
-        return model
+    config32 = _float32_config({k: v for k, v in config.items() if k != "compile_config"})  # no loss needed
+    classes = {type(layer).__name__: type(layer) for layer in layers}  # custom layers, registered or not
     with precision_policy("float32"):
         try:
-            copy = keras.saving.deserialize_keras_object(config32, custom_objects=_layer_classes(model, {}))
+            copy = keras.saving.deserialize_keras_object(config32, custom_objects=classes)
             copy.set_weights(model.get_weights())
         except (TypeError, ValueError) as err:
             raise TypeError(f"could not rebuild model {model.name!r} in float32 from its config ({err}): {fix}") \
