@@ -180,7 +180,7 @@ def to_dataset(
     lengths = _rows(x, "x") + ([] if y is None else _rows(y, "y"))
     n = lengths[0][1]
     if any(rows != n for _, rows in lengths) or n == 0:
-        raise ValueError("every array in x (and y) must have the same number of rows, at least 1; got "
+        raise ValueError("every array in x (and y) must have the same length (rows), at least 1; got "
                          + ", ".join(f"{name}: {rows}" for name, rows in lengths))
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if map_fn is not None:
