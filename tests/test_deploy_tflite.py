@@ -204,3 +204,26 @@ def test_float_variable_length_sequences():
         x = RNG.normal(size=(5, length, 3)).astype("float32")
         ref = model.predict(x, verbose=0)
         np.testing.assert_allclose(lite(x), ref, atol=0.05 * np.ptp(ref) + 1e-3, err_msg=str(length))
+
+
+class SmallSubclassed(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(4, activation="relu")
+        self.out = keras.layers.Dense(2)
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+
+def test_subclassed_models_convert_once_called():
+    keras.utils.set_random_seed(7)
+    model = SmallSubclassed()
+    with pytest.raises(ValueError, match=r"call it once on a batch, model\(x\)"):
+        deploy.to_tflite(model)
+    x = RNG.normal(size=(6, 3)).astype("float32")
+    model(x[:1])                                               # the fix the message suggests
+    for quantize in (None, "int8"):
+        lite = deploy.TFLiteModel(deploy.to_tflite(model, quantize=quantize, representative_data=[x]))
+        ref = model.predict(x, verbose=0)
+        np.testing.assert_allclose(lite(x), ref, atol=1e-5 if quantize is None else 0.05 * np.ptp(ref) + 0.02)
