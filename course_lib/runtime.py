@@ -8,7 +8,9 @@ Every chapter starts with::
 which seeds Python, NumPy and TensorFlow, finds the best hardware (TPU, then
 several GPUs, then one GPU, then the CPU), builds the matching
 ``tf.distribute`` strategy, turns on mixed precision only where it pays off,
-and prints one line saying what it found and chose.
+and prints one line saying what it found and chose. Every course_lib path works under each
+policy it can pick (:data:`POLICIES`); :func:`precision_policy` sets one for a block, and
+:func:`as_float32` gives the float32 copy of a mixed-precision model that TFLite conversion needs.
 """
 
 from __future__ import annotations
