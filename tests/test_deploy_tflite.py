@@ -227,3 +227,26 @@ def test_subclassed_models_convert_once_called():
         lite = deploy.TFLiteModel(deploy.to_tflite(model, quantize=quantize, representative_data=[x]))
         ref = model.predict(x, verbose=0)
         np.testing.assert_allclose(lite(x), ref, atol=1e-5 if quantize is None else 0.05 * np.ptp(ref) + 0.02)
+
+
+def test_port_quantization_arithmetic_per_tensor_and_per_channel():
+    """The encode/decode rules on hand-made tensor details: q = clip(round(x / s) + z), x = s * (q - z)."""
+    from course_lib.litert import _Port
+
+    def details(dtype, scales, zeros, axis=0, shape=(-1, 2)):
+        return {"index": 0, "dtype": dtype, "shape": np.array([1, 2]), "shape_signature": np.array(shape),
+                "quantization": (scales[0] if len(scales) == 1 else 0.0, zeros[0] if len(zeros) == 1 else 0),
+                "quantization_parameters": {"scales": np.array(scales, "float32"),
+                                            "zero_points": np.array(zeros, "int32"), "quantized_dimension": axis}}
+
+    u8 = _Port.of(details(np.uint8, [0.5], [10]), "u8")
+    np.testing.assert_array_equal(u8.encode([[0.0, 60.0], [-100.0, 1000.0]]), [[10, 130], [0, 255]])
+    np.testing.assert_allclose(u8.decode(np.array([[10, 130]], np.uint8)), [[0.0, 60.0]])
+    i16 = _Port.of(details(np.int16, [0.001], [0]), "i16")
+    assert i16.encode([[40.0, -40.0]]).tolist() == [[32767, -32768]]          # int16's own range
+    per_channel = _Port.of(details(np.int8, [0.1, 1.0], [0, -5], axis=1), "pc")
+    np.testing.assert_array_equal(per_channel.encode([[1.0, 1.0]]), [[10, -4]])
+    np.testing.assert_allclose(per_channel.decode(np.array([[10, -4]], np.int8)), [[1.0, 1.0]])
+    ids = _Port.of(details(np.int32, [], []), "ids")
+    assert not ids.scale.size and ids.encode([[3.0, 4.0]]).dtype == np.int32
+    assert "'ids' of shape (n, 2)" in ids.described()
