@@ -112,7 +112,11 @@ class TFLiteModel:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_content=bytes(flatbuffer))
+        try:
+            self.interpreter = Interpreter(model_content=bytes(flatbuffer))
+        except ValueError as err:
+            raise ValueError(f"flatbuffer is not a valid .tflite model ({err}): pass what to_tflite() returns, "
+                             "or the bytes of a .tflite file") from err
         self.size_bytes = len(flatbuffer)
         self.batch_size = int(batch_size)
         ins, outs = self.interpreter.get_input_details(), self.interpreter.get_output_details()

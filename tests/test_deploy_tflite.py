@@ -180,6 +180,8 @@ def test_batches_run_in_one_invocation_per_batch_size(image_model):
     assert len(calls) == 4                                      # 32 + 32 + 32 + 4
     with pytest.raises(ValueError, match="batch_size"):
         deploy.TFLiteModel(deploy.to_tflite(image_model), batch_size=0)
+    with pytest.raises(ValueError, match="flatbuffer is not a valid .tflite model"):
+        deploy.TFLiteModel(b"not a tflite model at all")
 
 
 def test_a_fixed_batch_axis_is_run_in_slices_of_that_size():
