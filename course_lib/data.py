@@ -29,7 +29,7 @@ import os
 import socket
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -136,36 +136,60 @@ def _online(what: str) -> Iterator[None]:
 # --- tf.data -------------------------------------------------------------------------------------
 
 
+def _rows(value: Any, name: str) -> list[tuple[str, int]]:
+    """(name, rows) of each array in ``value``: an array, or a dict/tuple of them (nested), as tf.data takes it."""
+    if isinstance(value, (Mapping, tuple)):
+        items = list(value.items()) if isinstance(value, Mapping) else list(enumerate(value))
+        if not items:
+            raise ValueError(f"{name} must not be an empty {type(value).__name__}")
+        return [leaf for k, v in items for leaf in _rows(v, f"{name}[{k!r}]")]
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an array (or a dict/tuple of arrays), got {type(value).__name__}")
+    if not np.shape(value):
+        raise ValueError(f"{name} must have one row per example, got a scalar")
+    return [(name, int(np.shape(value)[0]))]
+
+
 def to_dataset(
     x: Any,
     y: Any = None,
     *,
     batch_size: int = 32,
     shuffle: bool = False,
-    seed: int = 0,
+    seed: int | None = 0,
     cache: bool = True,
     map_fn: Callable[..., Any] | None = None,
 ) -> Any:
     """Build a ``tf.data`` input pipeline: slices -> map -> cache -> shuffle -> batch -> prefetch.
 
-    ``map_fn`` runs once per example before caching (e.g. scaling to [0, 1]); the
-    shuffle happens after the cache so every epoch sees a new order.
+    ``x`` and ``y`` are arrays, or dicts/tuples of arrays (feature columns, several inputs) as
+    ``tf.data.Dataset.from_tensor_slices`` takes them, all with one row per example. ``map_fn`` runs
+    once per example before caching (e.g. scaling to [0, 1]); the shuffle happens after the cache, with
+    a buffer of every example (a uniformly random order), so every epoch sees a new order.
+    ``batch_size`` and ``seed`` may be NumPy integers; ``seed=None`` is a fresh random order.
+
+    Raises:
+        ValueError: arrays with different numbers of rows (named), no rows, a bad ``batch_size``/``seed``.
+        TypeError: ``x`` or ``y`` is not an array or a dict/tuple of arrays.
     """
     import tensorflow as tf
 
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    n = len(x)
-    if y is not None and len(y) != n:
-        raise ValueError(f"x and y must have the same length, got {n} and {len(y)}")
+    for name, value, low in (("batch_size", batch_size, 1), ("seed", 0 if seed is None else seed, 0)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an int >= {low} (a Python or NumPy integer), got {value!r}")
+    lengths = _rows(x, "x") + ([] if y is None else _rows(y, "y"))
+    n = lengths[0][1]
+    if any(rows != n for _, rows in lengths) or n == 0:
+        raise ValueError("every array in x (and y) must have the same length (rows), at least 1; got "
+                         + ", ".join(f"{name}: {rows}" for name, rows in lengths))
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if map_fn is not None:
         ds = ds.map(map_fn, num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         ds = ds.cache()
     if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        ds = ds.shuffle(n, seed=None if seed is None else int(seed), reshuffle_each_iteration=True)
+    return ds.batch(int(batch_size)).prefetch(tf.data.AUTOTUNE)
 
 
 def _split_pair(train: tuple[Any, Any], test: tuple[Any, Any], as_dataset: bool, batch_size: int) -> Any:

@@ -1,24 +1,36 @@
 """Deployment helpers: SavedModel export, TFLite/LiteRT conversion and inference, latency measurement.
 
-Used by the compression (11) and deployment (13) chapters and by :mod:`course_lib.serve`.
+Used by the compression (11) and deployment (13) chapters and by :mod:`course_lib.serve`;
+:class:`TFLiteModel` (defined in :mod:`course_lib.litert`) runs what :func:`to_tflite` makes.
+Everything here works under each precision policy :func:`course_lib.runtime.setup` can pick
+(``float32``, ``mixed_float16``, ``mixed_bfloat16``): TFLite conversion always converts a float32
+copy of the model (see :func:`course_lib.runtime.as_float32`), because the converter cannot lower float16/bfloat16 ops.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from course_lib import runtime
+from course_lib.litert import TFLiteModel  # noqa: F401  (re-exported: chapters call deploy.TFLiteModel)
+
 QUANTIZATIONS = (None, "dynamic", "int8")
 
 
 def export_savedmodel(model: Any, path: str | Path) -> Path:
-    """Write ``model`` as a SavedModel with a ``serving_default`` signature (``model.export``)."""
+    """Write ``model`` as a SavedModel with a ``serving_default`` signature (``model.export``).
+
+    The model is exported as it is: under a mixed policy its graph computes in float16/bfloat16,
+    exactly as in Keras (TensorFlow runs those ops on CPU and GPU alike).
+    """
     if not hasattr(model, "export"):
         raise TypeError(f"model must be a Keras model, got {type(model).__name__}")
     path = Path(path)
@@ -74,19 +86,81 @@ class ServingModel:
         return np.asarray(out[self.output_names[0]])
 
 
+# --- TFLite conversion ---------------------------------------------------------------------------
+
+
+def _input_specs(model: Any) -> list[tuple[str, np.dtype, tuple[int | None, ...]]]:
+    """(name, dtype, shape) of each input; a subclassed model's one float32 input comes from its build shape."""
+    try:
+        return [(t.name, np.dtype(t.dtype), tuple(t.shape)) for t in model.inputs]
+    except AttributeError:  # a subclassed model has no symbolic inputs
+        shape = (model.get_build_config() or {}).get("input_shape")
+        if not isinstance(shape, (tuple, list)) or not shape or isinstance(shape[0], (tuple, list, dict)):
+            raise ValueError(f"model {model.name!r} has no known input shape (a subclassed model, or a Sequential "
+                             "without keras.Input): call it once on a batch, model(x), before converting") from None
+        return [("input", np.dtype("float32"), (None, *shape[1:]))]
+
+
+def _converter(model: Any, folder: str) -> Any:
+    """A TFLiteConverter for ``model``; a subclassed one goes through a SavedModel of its inference call
+    (``from_keras_model`` cannot find a Keras 3 subclassed model's input signature)."""
+    import keras
+    import tensorflow as tf
+
+    if hasattr(model, "inputs"):
+        return tf.lite.TFLiteConverter.from_keras_model(model)
+    ((name, dtype, shape),) = _input_specs(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x, training=False), [tf.TensorSpec(shape, dtype, name)])
+    archive.write_out(folder, verbose=False)
+    return tf.lite.TFLiteConverter.from_saved_model(folder)
+
+
+def _representative(model: Any, batches: list[Any]) -> Callable[[], Iterator[list[np.ndarray]]]:
+    """Calibration examples, one at a time, as a list in the order of the model's inputs."""
+    specs = [(name, dtype) for name, dtype, _ in _input_specs(model)]
+    rows = []
+    for b in batches:
+        if isinstance(b, Mapping):
+            missing = sorted({n for n, _ in specs} - set(b))
+            if missing:
+                raise ValueError(f"representative_data batches must have keys {[n for n, _ in specs]}, "
+                                 f"missing {missing}")
+            parts = [b[n] for n, _ in specs]
+        else:
+            parts = list(b) if isinstance(b, (tuple, list)) and len(specs) > 1 else [b]
+        if len(parts) != len(specs):
+            raise ValueError(f"representative_data batches must hold {len(specs)} arrays (one per model input), "
+                             f"got {len(parts)}")
+        arrays = [np.asarray(p, dtype=dt) for p, (_, dt) in zip(parts, specs, strict=True)]
+        rows += [[a[i:i + 1] for a in arrays] for i in range(len(arrays[0]))]
+
+    def gen() -> Iterator[list[np.ndarray]]:
+        yield from rows
+
+    return gen
+
+
 def to_tflite(
     model: Any,
     *,
     quantize: str | None = None,
-    representative_data: Iterable[np.ndarray] | None = None,
+    representative_data: Iterable[Any] | None = None,
 ) -> bytes:
-    """Convert a Keras model to a TFLite flatbuffer.
+    """Convert a Keras model to a TFLite flatbuffer that computes in float32 (or int8).
+
+    A mixed-precision model is first replaced by its float32 copy (:func:`course_lib.runtime.as_float32`), and
+    the conversion runs under a float32 global policy, so this works under every policy
+    ``runtime.setup()`` picks.
 
     Args:
         quantize: ``None`` (float32), ``"dynamic"`` (int8 weights, float activations) or
-            ``"int8"`` (full integer: weights and activations, int8 inputs/outputs).
+            ``"int8"`` (full integer: weights and activations, int8 float inputs/outputs;
+            integer inputs such as token ids stay integers).
         representative_data: for ``"int8"``: an iterable of input batches used to calibrate
-            the activation ranges (a few hundred real examples).
+            the activation ranges (a few hundred real examples). A batch is an array for a
+            one-input model, else a tuple (in ``model.inputs`` order) or a dict by input name.
     """
     import tensorflow as tf
 
@@ -94,60 +168,18 @@ def to_tflite(
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
     if quantize == "int8" and representative_data is None:
         raise ValueError("quantize='int8' needs representative_data (real input batches for calibration)")
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantize is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantize == "int8":
-        batches = list(representative_data)  # type: ignore[arg-type]
-
-        def gen() -> Iterable[list[np.ndarray]]:
-            for b in batches:
-                for row in np.asarray(b, dtype=np.float32):
-                    yield [row[None]]
-
-        converter.representative_dataset = gen
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    with _quiet():
-        return converter.convert()
-
-
-class TFLiteModel:
-    """Run a ``.tflite`` flatbuffer with LiteRT (``ai-edge-litert``), quantizing I/O when needed."""
-
-    def __init__(self, flatbuffer: bytes) -> None:
-        if not isinstance(flatbuffer, (bytes, bytearray)) or len(flatbuffer) < 8:
-            raise TypeError("flatbuffer must be the bytes of a .tflite model")
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.interpreter = Interpreter(model_content=bytes(flatbuffer))
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.size_bytes = len(flatbuffer)
-
-    def __call__(self, x: Any) -> np.ndarray:
-        """Predict for a batch ``x`` (float inputs; quantized models are fed int8 via their scale)."""
-        x = np.asarray(x, dtype=np.float32)
-        if x.shape[1:] != tuple(self.input["shape"][1:]):
-            raise ValueError(f"expected inputs of shape (n, {', '.join(map(str, self.input['shape'][1:]))}), "
-                             f"got {x.shape}")
-        scale, zero = self.input["quantization"]
-        if self.input["dtype"] != np.float32:
-            x = np.clip(np.round(x / scale + zero), -128, 127).astype(self.input["dtype"])
-        outs = []
-        for row in x:  # the converted graph has batch size 1
-            self.interpreter.resize_tensor_input(self.input["index"], [1, *row.shape])
-            self.interpreter.allocate_tensors()
-            self.interpreter.set_tensor(self.input["index"], row[None])
-            self.interpreter.invoke()
-            outs.append(self.interpreter.get_tensor(self.output["index"])[0])
-        y = np.stack(outs)
-        o_scale, o_zero = self.output["quantization"]
-        if self.output["dtype"] != np.float32:
-            y = (y.astype(np.float32) - o_zero) * o_scale
-        return y
+    model32 = runtime.as_float32(model)
+    with runtime.precision_policy("float32"), tempfile.TemporaryDirectory() as folder:
+        converter = _converter(model32, folder)
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "int8":
+            converter.representative_dataset = _representative(model32, list(representative_data))  # type: ignore
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
+        with _quiet():
+            return converter.convert()
 
 
 def measure_latency(fn: Callable[[Any], Any], x: Any, *, repeats: int = 50, warmup: int = 3) -> dict[str, float]:

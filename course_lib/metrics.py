@@ -69,7 +69,7 @@ def _labels(value: Any, arg: str) -> np.ndarray:
 def _scores(value: Any, arg: str) -> np.ndarray:
     """Finite real numbers."""
     arr = _vector(value, arg)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+    if arr.dtype.kind not in "iuf" and arr.dtype.name != "bfloat16":  # bfloat16: mixed-precision outputs
         raise TypeError(f"{arg} must hold real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
@@ -248,8 +248,7 @@ def _regression(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"y_pred must be an array of numbers, got {type(y_pred).__name__}")
     out = []
     for arr, arg in ((np.asarray(y_true), "y_true"), (np.asarray(y_pred), "y_pred")):
-        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype,
-                                                                                         np.complexfloating):
+        if arr.dtype.kind not in "iuf" and arr.dtype.name != "bfloat16":  # bfloat16: mixed-precision outputs
             raise TypeError(f"{arg} must hold real numbers, got dtype {arr.dtype}")
         if arr.size == 0:
             raise ValueError(f"{arg} must not be empty")
@@ -483,7 +482,8 @@ def iou(a: Any, b: Any, *, kind: str = "box") -> float | np.ndarray:
     if kind == "mask":
         ma, mb = np.asarray(a), np.asarray(b)
         for m, arg in ((ma, "a"), (mb, "b")):
-            if m.dtype != bool and not (np.issubdtype(m.dtype, np.number) and np.isin(m, (0, 1)).all()):
+            if m.dtype != bool and not ((m.dtype.kind in "iuf" or m.dtype.name == "bfloat16")
+                                        and np.isin(m, (0, 1)).all()):
                 raise TypeError(f"{arg} must be a boolean (or 0/1) mask")
             if m.size == 0:
                 raise ValueError(f"{arg} must not be empty")
@@ -495,7 +495,7 @@ def iou(a: Any, b: Any, *, kind: str = "box") -> float | np.ndarray:
     boxes = []
     for box, arg in ((a, "a"), (b, "b")):
         arr = np.asarray(box)
-        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        if arr.dtype.kind not in "iuf" and arr.dtype.name != "bfloat16":
             raise TypeError(f"{arg} must hold box coordinates (numbers), got dtype {arr.dtype}")
         if arr.ndim == 0 or arr.shape[-1] != 4:
             raise ValueError(f"{arg} must have shape (..., 4) as (x_min, y_min, x_max, y_max), got {arr.shape}")

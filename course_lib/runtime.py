@@ -8,14 +8,18 @@ Every chapter starts with::
 which seeds Python, NumPy and TensorFlow, finds the best hardware (TPU, then
 several GPUs, then one GPU, then the CPU), builds the matching
 ``tf.distribute`` strategy, turns on mixed precision only where it pays off,
-and prints one line saying what it found and chose.
+and prints one line saying what it found and chose. Every course_lib path works under each
+policy it can pick (:data:`POLICIES`); :func:`precision_policy` sets one for a block, and
+:func:`as_float32` gives the float32 copy of a mixed-precision model that TFLite conversion needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -25,6 +29,11 @@ T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+#: The precision policies :func:`setup` can pick: float32 (CPU, older GPUs), mixed_float16 (GPUs with
+#: compute capability >= 7.0), mixed_bfloat16 (TPUs).
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+#: Floating dtypes/policies that :func:`as_float32` replaces by float32.
+_NON_FLOAT32 = ("mixed_bfloat16", "mixed_float16", "bfloat16", "float16", "float64")
 
 
 def fast_mode() -> bool:
@@ -276,6 +285,87 @@ def setup(
     if verbose:
         print(_LAST.line())
     return strategy
+
+
+# --- precision policies and float32 copies --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def precision_policy(name: str) -> Iterator[None]:
+    """Run a block under Keras' global dtype policy ``name``, then restore the previous policy::
+
+        with runtime.precision_policy("mixed_bfloat16"):
+            model = build_model()        # its layers compute in bfloat16
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`POLICIES`.
+    """
+    import keras
+
+    if name not in POLICIES:
+        raise ValueError(f"name must be one of {POLICIES}, got {name!r}")
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def _float32_name(name: str) -> str:
+    for low in _NON_FLOAT32:  # "mixed_float16" -> "float32", "int8_from_mixed_bfloat16" -> "int8_from_float32"
+        if name == low or name.endswith("_from_" + low):
+            return name[: len(name) - len(low)] + "float32"
+    return name
+
+
+def _float32_config(obj: Any, key: str = "") -> Any:
+    """A copy of a (nested) Keras config with every non-float32 floating dtype policy set to float32."""
+    if isinstance(obj, dict):
+        if key == "dtype" and isinstance(obj.get("config"), dict):  # a serialized DTypePolicy
+            return {**obj, "config": {k: _float32_name(v) if isinstance(v, str) and k in ("name", "source_name")
+                                      else v for k, v in obj["config"].items()}}
+        return {k: _float32_config(v, k) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_float32_config(v) for v in obj]
+    return _float32_name(obj) if key == "dtype" and isinstance(obj, str) else obj
+
+
+def as_float32(model: Any) -> Any:
+    """``model`` itself when every layer computes in float32, else a float32 copy with the same weights.
+
+    Under ``mixed_float16``/``mixed_bfloat16`` layers compute in 16 bits but keep float32 variables
+    (Micikevicius et al., 2018, *Mixed Precision Training*); the copy is rebuilt from the model's
+    config with every such policy replaced by ``float32``, then gets the very same weights. Its
+    outputs differ from the mixed model's only by the 16-bit rounding of the original.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, or cannot be rebuilt from its config
+            (a subclassed model without ``get_config``); the message says how to rebuild it by hand.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    fix = ("rebuild it by hand: keras.mixed_precision.set_global_policy('float32'), build the same model again "
+           "as model32, then model32.set_weights(model.get_weights())")
+    layers = list(model._flatten_layers(include_self=True, recursive=True))  # every layer, nested ones too
+    if all(_float32_name(layer.dtype_policy.name) == layer.dtype_policy.name for layer in layers):
+        return model
+    try:
+        config = keras.saving.serialize_keras_object(model)
+    except NotImplementedError as err:
+        raise TypeError(f"model {model.name!r} has no get_config, so no float32 copy can be made: {fix}") from err
+    config32 = _float32_config({k: v for k, v in config.items() if k != "compile_config"})  # no loss needed
+    classes = {type(layer).__name__: type(layer) for layer in layers}  # custom layers, registered or not
+    with precision_policy("float32"):
+        try:
+            copy = keras.saving.deserialize_keras_object(config32, custom_objects=classes)
+            copy.set_weights(model.get_weights())
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"could not rebuild model {model.name!r} in float32 from its config ({err}): {fix}") \
+                from err
+    return copy
 
 
 def versions() -> dict[str, str]:
