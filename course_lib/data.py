@@ -294,9 +294,8 @@ def load_shakespeare(source: str = "bundled") -> str:
     texts, 5.06 M characters), in alphabetical order of their file names from
     *All's Well That Ends Well* to *The Winter's Tale*: 37 plays and 5 poetry works
     (*A Lover's Complaint*, *The Passionate Pilgrim*, *The Phoenix and the Turtle*,
-    *The Rape of Lucrece*, *The Sonnets*); each starts with its title line followed by
-    a blank line and "by William Shakespeare". Online: Karpathy's 1.1 M-character
-    tiny-shakespeare.
+    *The Rape of Lucrece*, *The Sonnets*); each starts with a one-line title and a
+    "by William Shakespeare" line. Online: Karpathy's 1.1 M-character tiny-shakespeare.
     """
     _check_source(source)
     if source == "online":
