@@ -54,11 +54,11 @@ def bench_timeseries(epochs: int = 40) -> dict[str, Any]:
     shift, scale = float(changes.mean()), float(changes.std())
     windows = functools.partial(sequence.window_dataset, level, window=window, horizon=horizon, shift=shift,
                                 scale=scale, batch_size=64)
-    train_ds = windows(window - 1 + horizon, n_train, shuffle=True)
     val_ds = windows(n_train, n_val)
     test_ds = windows(n_val, n)
     keras.utils.set_random_seed(0)
     model = forecaster_model(window)
+    train_ds = windows(window - 1 + horizon, n_train, shuffle=True)  # made after the seed, as in the chapter
     start = time.perf_counter()
     hist = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=[
         keras.callbacks.EarlyStopping(monitor="val_mae", patience=5, restore_best_weights=True)])
@@ -80,7 +80,9 @@ def review_datasets() -> dict[str, Any]:
 
     TextVectorization (10,000 words, 40 tokens) fitted on the training texts; the last 10% of the
     training split for validation; batches of 64, cached and prefetched by ``data.to_dataset``.
-    Returns ``{"train", "val", "test", "vocab", "seq_len", "majority"}``.
+    Returns ``{"make_train", "val", "test", "vocab", "seq_len", "majority"}``: ``make_train()`` builds the
+    shuffled training pipeline, to be called after the seed is set, as the chapters do for every model (the
+    shuffle order depends on TensorFlow's global seed at the time the pipeline is made).
     """
     import keras
 
@@ -98,11 +100,13 @@ def review_datasets() -> dict[str, Any]:
     def to_ids(text: Any, label: Any) -> tuple[Any, Any]:
         return vectorize(text), label
 
-    train_ds = data.to_dataset(text_train, label_train, batch_size=64, shuffle=True, map_fn=to_ids)
+    def make_train() -> Any:
+        return data.to_dataset(text_train, label_train, batch_size=64, shuffle=True, map_fn=to_ids)
+
     val_ds = data.to_dataset(text_val, label_val, batch_size=64, map_fn=to_ids)
     test_ds = data.to_dataset(text_test, label_test, batch_size=64, map_fn=to_ids)
     majority = float(max(label_test.mean(), 1 - label_test.mean()))
-    return {"train": train_ds, "val": val_ds, "test": test_ds, "vocab": vocab, "seq_len": seq_len,
+    return {"make_train": make_train, "val": val_ds, "test": test_ds, "vocab": vocab, "seq_len": seq_len,
             "majority": majority}
 
 
@@ -113,8 +117,9 @@ def fit_and_score(model: Any, reviews: dict[str, Any], epochs: int) -> dict[str,
     """
     import keras
 
+    train_ds = reviews["make_train"]()  # after the caller's keras.utils.set_random_seed(0), as in the chapters
     start = time.perf_counter()
-    hist = model.fit(reviews["train"], validation_data=reviews["val"], epochs=epochs, verbose=0, callbacks=[
+    hist = model.fit(train_ds, validation_data=reviews["val"], epochs=epochs, verbose=0, callbacks=[
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=1, restore_best_weights=True)])
     seconds = time.perf_counter() - start
     _, acc = model.evaluate(reviews["test"], verbose=0)
