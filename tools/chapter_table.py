@@ -44,8 +44,13 @@ def fast_seconds(report: Path | None) -> dict[str, float]:
 
 
 def previous_fast(readme: str) -> dict[str, str]:
-    """Fast-mode cells of the current README table, kept for chapters the new report does not cover."""
-    return {m.group(1): m.group(2) for m in re.finditer(r"^\| (\d\d) \|.*\| ([^|]+) \| [^|]+ \|$", readme, re.M)}
+    """Fast-mode cells of the current README table, kept for chapters the new report does not cover.
+
+    Keyed by the chapter's file name, not its number: when a chapter is renumbered (14 -> 20) or a new
+    chapter takes a freed number, an old time must not be attached to a different chapter.
+    """
+    row = re.compile(r"^\| \d\d \|.*\]\(chapters/([^)]+\.ipynb)\).*\| ([^|]+) \| [^|]+ \|$", re.M)
+    return {m.group(1): m.group(2) for m in row.finditer(readme)}
 
 
 def first_sentence(text: str, limit: int = 170) -> str:
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         nb = nbformat.read(path, as_version=4)
         nn, title = path.stem[:2], title_of(nb).split("·", 1)[-1].strip()
         about = first_sentence(summary_of(nb))
-        fast_cell = fmt(fast[nn]) if nn in fast else kept.get(nn, "–").strip()
+        fast_cell = fmt(fast[nn]) if nn in fast else kept.get(path.name, "–").strip()
         rows.append(f"| {nn} | [{title}](chapters/{path.name}) | {about} | {fast_cell} | "
                     f"{fmt(full_seconds(nb))} |")
         ex = exercises(nb)
