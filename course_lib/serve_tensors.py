@@ -138,13 +138,11 @@ def _leaf(value: Any, dtype: str) -> Any:
         if isinstance(value, dict):  # JsonDecodeBase64Object
             if not is_b64(value):
                 raise invalid(f"JSON Value: {value_to_string(value)} not formatted correctly for base64 data")
+            text = value["b64"].replace("-", "+").replace("_", "/")  # absl also takes the URL-safe alphabet
             try:
-                return base64.b64decode(value["b64"], validate=True)
+                return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
             except (binascii.Error, ValueError):
-                try:  # absl::Base64Unescape also takes the URL-safe alphabet
-                    return base64.urlsafe_b64decode(value["b64"])
-                except (binascii.Error, ValueError):
-                    raise invalid("Unable to base64 decode") from None
+                raise invalid("Unable to base64 decode") from None
         raise _type_error(value, dtype)
     raise ServingError(501, f"Conversion of JSON Value: {value_to_string(value)} to type: {dtype}")
 
