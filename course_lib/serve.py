@@ -158,7 +158,9 @@ def create_app(models: dict[str, Any], *, max_body_bytes: int = MAX_BODY_BYTES,
 
     def json_response(payload: Any, status: int = 200) -> Response:
         content = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        return Response(content=content, status_code=status, media_type="application/json")
+        # After 408/413 the rest of the body is not read: close the connection rather than reuse it.
+        headers = {"connection": "close"} if status in (408, 413) else None
+        return Response(content=content, status_code=status, media_type="application/json", headers=headers)
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length", "")

@@ -3,7 +3,7 @@
 ``half_plus_three`` mirrors TF Serving's ``saved_model_half_plus_three`` (version 123, input ``x``,
 output ``y = 0.5 x + 3``), the model of api_rest.md's worked example. ``sensors`` has the three
 named inputs of api_rest.md's row/columnar examples (``tag``, ``signal``, ``sensor``) and several
-named outputs. ``slow`` busy-waits ``seconds`` inside TensorFlow (a long prediction).
+named outputs. ``slow`` sleeps ``seconds`` inside TensorFlow (a long prediction).
 """
 
 from pathlib import Path
@@ -71,12 +71,17 @@ def typed(path: Path) -> Path:
 
 
 def slow(path: Path) -> Path:
+    """Sleeps ``seconds`` inside TensorFlow (tf.data's SleepDataset: a long call that leaves the CPU free,
+    so timing other requests meanwhile measures the server, not a CPU this test itself keeps busy)."""
+    from tensorflow.python.data.experimental.ops import testing
+
     m = tf.Module()
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, "seconds")])
     def f(seconds):
         start = tf.timestamp()
-        tf.while_loop(lambda t: t - start < tf.cast(seconds[0], tf.float64), lambda t: [tf.timestamp()], [start])
+        sleep = testing.sleep(tf.cast(seconds[0] * 1e6, tf.int64))
+        tf.data.Dataset.from_tensors(0).apply(sleep).reduce(0, tf.add)
         return {"waited": tf.cast(tf.timestamp() - start, tf.float32) + 0 * seconds}
 
     m.f = f
