@@ -137,11 +137,19 @@ def load_test(url: str, body: bytes, *, concurrency: int = 200, requests: int = 
         await asyncio.gather(*(_one_connection(port, request, todo, latencies, statuses) for _ in range(concurrency)))
         elapsed.append(time.perf_counter() - t0)
 
-    thread = threading.Thread(target=lambda: asyncio.run(run()))
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(run())
+        except (OSError, asyncio.IncompleteReadError, ValueError) as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=target)
     thread.start()
     thread.join()
-    if not elapsed:
-        raise RuntimeError("the load test failed (is the server running?)")
+    if errors or not elapsed:
+        raise RuntimeError(f"the load test failed (is the server running?): {errors[:1]}")
     lat = np.array(latencies) * 1e3
     return {"concurrency": concurrency, "requests": len(lat), "p50_ms": float(np.percentile(lat, 50)),
             "p99_ms": float(np.percentile(lat, 99)), "requests_per_s": len(lat) / elapsed[0],

@@ -1,0 +1,37 @@
+"""Smoke test of the serving load benchmark (benchmarks/serve_load.py, `make bench-serve`): it runs end
+to end with and without batching, every answer is a 200, and it prints the table the README and
+chapter 13 show. The figures themselves come from `make bench-serve`, not from a timed test."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib import serve_client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_load_benchmark_quick_run_prints_the_table():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "serve_load.py"), "--quick"],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "server" not in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["no batching", "batching (max 32, 2 ms)"]
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        concurrency, requests, p50, p99, rps = map(float, cells[1:])
+        assert (concurrency, requests) == (20, 100) and 0 < p50 <= p99 and rps > 0
+    assert re.search(r"non-200 answers: 0\b", out.stdout)
+
+
+def test_load_test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="url"):
+        serve_client.load_test("http://example.com/v1/models/m:predict", b"{}")
+    with pytest.raises(ValueError, match="concurrency"):
+        serve_client.load_test("http://127.0.0.1:1/v1/models/m:predict", b"{}", concurrency=5, requests=2)
+    with pytest.raises(RuntimeError, match="load test failed"):
+        serve_client.load_test(f"http://127.0.0.1:{serve_client.free_port()}/v1/models/m:predict", b"{}",
+                               concurrency=1, requests=1)
