@@ -1,11 +1,12 @@
 """Load benchmark of the course's model server (`course_lib.serve`): latency and throughput with and
 without server-side batching, over real HTTP on 127.0.0.1.
 
-The served model has chapter 13's MNIST CNN architecture (untrained weights: the cost of a forward
-pass does not depend on their values). Each request is one 28x28 image in row format (about 6 KB of
-JSON). The load generator is closed loop and bounded (`course_lib.serve_client.load_test`):
-CONCURRENCY keep-alive connections, REQUESTS requests in all, each connection sending its next
-request when the previous answer arrives. Client and server share this machine's CPUs.
+Two models are served (untrained weights: the cost of a forward pass does not depend on their values):
+chapter 13's MNIST CNN, whose per-image compute is small next to HTTP and JSON handling, and a wide MLP
+whose every call reads 80 MB of weights, so that batching can share that cost. Each request is one
+28x28 image in row format (about 6 KB of JSON). The load generator is closed loop and bounded
+(`course_lib.serve_client.load_test`): CONCURRENCY keep-alive connections, REQUESTS requests in all,
+each connection sending its next request when the previous answer arrives. Client and server share this machine's CPUs.
 
     make bench-serve                      # 200 concurrent connections, 2000 requests per setting
     python benchmarks/serve_load.py --quick   # a few seconds (used by tests/test_serve_load.py)
@@ -27,11 +28,9 @@ import numpy as np  # noqa: E402
 
 from course_lib import deploy, serve_client  # noqa: E402
 
-SETTINGS = {"no batching": [], "batching (max 32, 2 ms)": ["--enable_batching", "--max_batch_size", "32",
-                                                           "--batch_timeout_micros", "2000"]}
-
 
 def cnn() -> object:
+    """Chapter 13's MNIST CNN (57k parameters): one image costs little, HTTP and JSON dominate."""
     import keras
 
     keras.utils.set_random_seed(0)
@@ -44,29 +43,24 @@ def cnn() -> object:
     ])
 
 
+def wide_mlp() -> object:
+    """A wide MLP (20M parameters, 80 MB of float32 weights): each call reads every weight, so one
+    call on 32 images costs little more than one call on one image."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((28, 28, 1), name="image"), keras.layers.Flatten(),
+                             keras.layers.Dense(4096, activation="relu"), keras.layers.Dense(4096, activation="relu"),
+                             keras.layers.Dense(10, activation="softmax")])
+
+
 def run(concurrency: int, requests: int, warmup: int) -> list[dict]:
     image = np.random.default_rng(0).random((1, 28, 28, 1)).round(3).astype("float32")
     body = json.dumps({"instances": image.tolist()}).encode()
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = deploy.export_savedmodel(cnn(), Path(tmp) / "mnist" / "1")
-        for setting, args in SETTINGS.items():
-            with serve_client.launch({"mnist": path.parent}, args=args) as server:
-                serve_client.load_test(f"{server.url()}:predict", body, concurrency=min(concurrency, warmup),
-                                       requests=warmup)
-                stats = serve_client.load_test(f"{server.url()}:predict", body, concurrency=concurrency,
-                                               requests=requests)
-                rows.append({"setting": setting, **stats})
-    return rows
-
-
-def table(rows: list[dict]) -> str:
-    lines = ["| server | concurrent connections | requests | p50 latency (ms) | p99 latency (ms) | requests/s |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['setting']} | {r['concurrency']} | {r['requests']} | {r['p50_ms']:.0f} | "
-                     f"{r['p99_ms']:.0f} | {r['requests_per_s']:.0f} |")
-    return "\n".join(lines)
+        paths = {"CNN, 57k parameters": deploy.export_savedmodel(cnn(), Path(tmp) / "cnn" / "1"),
+                 "wide MLP, 20M parameters": deploy.export_savedmodel(wide_mlp(), Path(tmp) / "mlp" / "1")}
+        return serve_client.compare_batching(paths, body, concurrency=concurrency, requests=requests, warmup=warmup)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.concurrency, args.requests = 20, 100
     rows = run(args.concurrency, args.requests, warmup=min(200, args.requests))
-    print(table(rows))
+    print(serve_client.table(rows))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{os.cpu_count()} CPUs, 1-minute load average at the end {load:.2f}; "
           f"non-200 answers: {sum(r['non_200'] for r in rows)}")

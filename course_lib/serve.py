@@ -107,6 +107,11 @@ def _decode(body: bytes, model: ServingModel) -> tuple[str, str, dict[str, Any]]
     return signature, fmt, tensors
 
 
+def _decode_run_encode(body: bytes, model: ServingModel) -> bytes:
+    signature, fmt, tensors = _decode(body, model)
+    return encode_predict(_run_model(model, tensors, signature), fmt)
+
+
 def create_app(models: dict[str, Any], *, max_body_bytes: int = MAX_BODY_BYTES,
                labels: dict[str, dict[str, int]] | None = None, enable_batching: bool = False,
                max_batch_size: int = 32, batch_timeout_micros: int = 2000, num_workers: int = 4,
@@ -187,12 +192,10 @@ def create_app(models: dict[str, Any], *, max_body_bytes: int = MAX_BODY_BYTES,
                           f"this server runs predict signatures only: POST .../models/{name}:predict")
         body = await read_body(request)
         loop = asyncio.get_running_loop()
+        if batcher is None:  # decode, run and encode in one trip to the pool
+            return json_response(await loop.run_in_executor(pool, _decode_run_encode, body, model))
         signature, fmt, tensors = await loop.run_in_executor(pool, _decode, body, model)
-        run = functools.partial(_run_model, model)
-        if batcher is not None:
-            outputs = await batcher.predict(run, (name, v), tensors, signature)
-        else:
-            outputs = await loop.run_in_executor(pool, run, tensors, signature)
+        outputs = await batcher.predict(functools.partial(_run_model, model), (name, v), tensors, signature)
         return json_response(await loop.run_in_executor(pool, encode_predict, outputs, fmt))
 
     def status(name: str | None, version: str | None, label: str | None, sub: str | None) -> Response:

@@ -154,3 +154,36 @@ def load_test(url: str, body: bytes, *, concurrency: int = 200, requests: int = 
     return {"concurrency": concurrency, "requests": len(lat), "p50_ms": float(np.percentile(lat, 50)),
             "p99_ms": float(np.percentile(lat, 99)), "requests_per_s": len(lat) / elapsed[0],
             "non_200": int(sum(s != 200 for s in statuses))}
+
+
+BATCHING_SETTINGS = {"no batching": [], "batching (max 32, 2 ms)": ["--enable_batching", "--max_batch_size", "32",
+                                                                   "--batch_timeout_micros", "2000"]}
+
+
+def compare_batching(models: Mapping[str, str | Path], body: bytes, *, concurrency: int = 200,
+                     requests: int = 2000, warmup: int = 200) -> list[dict[str, Any]]:
+    """Load-test each model (label -> SavedModel or base path) with and without server-side batching.
+
+    For every model and each of :data:`BATCHING_SETTINGS`, start a fresh server, send ``warmup``
+    requests, then run :func:`load_test`. Returns one dict per run: ``model``, ``setting`` and the
+    :func:`load_test` figures. Used by chapter 13 and ``benchmarks/serve_load.py``.
+    """
+    rows = []
+    for label, path in models.items():
+        for setting, flags in BATCHING_SETTINGS.items():
+            with launch({"m": path}, args=flags) as server:
+                url = f"{server.url()}:predict"
+                load_test(url, body, concurrency=min(concurrency, warmup), requests=warmup)
+                rows.append({"model": label, "setting": setting,
+                             **load_test(url, body, concurrency=concurrency, requests=requests)})
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """:func:`compare_batching`'s rows as a Markdown table (p50/p99 in ms, requests per second)."""
+    lines = ["| model | server | concurrent connections | requests | p50 latency (ms) | p99 latency (ms) "
+             "| requests/s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['model']} | {r['setting']} | {r['concurrency']} | {r['requests']} | {r['p50_ms']:.0f} | "
+              f"{r['p99_ms']:.0f} | {r['requests_per_s']:.0f} |" for r in rows]
+    return "\n".join(lines)
