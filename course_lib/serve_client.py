@@ -164,19 +164,22 @@ def compare_batching(models: Mapping[str, str | Path], body: bytes, *, concurren
                      requests: int = 2000, warmup: int = 200) -> list[dict[str, Any]]:
     """Load-test each model (label -> SavedModel or base path) with and without server-side batching.
 
-    For every model and each of :data:`BATCHING_SETTINGS`, start a fresh server, send ``warmup``
-    requests, then run :func:`load_test`. Returns one dict per run: ``model``, ``setting`` and the
+    For each of :data:`BATCHING_SETTINGS`, start a fresh server with every model; for each model send
+    ``warmup`` requests, then run :func:`load_test`. Returns one dict per run: ``model``, ``setting`` and the
     :func:`load_test` figures. Used by chapter 13 and ``benchmarks/serve_load.py``.
     """
+    if not models:
+        raise ValueError("models must map at least one label to a SavedModel path")
     rows = []
-    for label, path in models.items():
-        for setting, flags in BATCHING_SETTINGS.items():
-            with launch({"m": path}, args=flags) as server:
-                url = f"{server.url()}:predict"
+    names = {label: f"m{i}" for i, label in enumerate(models)}
+    for setting, flags in BATCHING_SETTINGS.items():
+        with launch({names[label]: path for label, path in models.items()}, args=flags) as server:
+            for label in models:
+                url = f"{server.url(names[label])}:predict"
                 load_test(url, body, concurrency=min(concurrency, warmup), requests=warmup)
                 rows.append({"model": label, "setting": setting,
                              **load_test(url, body, concurrency=concurrency, requests=requests)})
-    return rows
+    return sorted(rows, key=lambda r: list(models).index(r["model"]))
 
 
 def table(rows: list[dict[str, Any]]) -> str:

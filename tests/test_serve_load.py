@@ -35,3 +35,11 @@ def test_load_test_rejects_bad_arguments():
     with pytest.raises(RuntimeError, match="load test failed"):
         serve_client.load_test(f"http://127.0.0.1:{serve_client.free_port()}/v1/models/m:predict", b"{}",
                                concurrency=1, requests=1)
+
+
+def test_table_and_compare_batching_arguments():
+    row = {"model": "m", "setting": "no batching", "concurrency": 2, "requests": 4, "p50_ms": 1.4, "p99_ms": 2.6,
+           "requests_per_s": 99.5, "non_200": 0}
+    assert serve_client.table([row]).splitlines()[-1] == "| m | no batching | 2 | 4 | 1 | 3 | 100 |"
+    with pytest.raises(ValueError, match="models"):
+        serve_client.compare_batching({}, b"{}")
