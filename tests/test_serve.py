@@ -233,6 +233,11 @@ def test_slow_clients_time_out_while_others_are_served(server, data, what):
     assert 1.4 < time.perf_counter() - t0 < 4.0  # closed by the 1.5 s timeout, not by the client
 
 
+def test_unparseable_http_gets_a_json_400(server):
+    answer = _raw(server.port, b"POST /v1/models/tiny:predict HTTP/1.1\r\ncontent-length: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400") and b'{"error":"Malformed request: Invalid HTTP request' in answer
+
+
 def test_servingmodel_and_bad_paths(tiny_model, paths, tmp_path):
     m = deploy.ServingModel(paths["tiny"] / "1")
     x = np.random.default_rng(1).normal(size=(5, 4)).astype("float32")
