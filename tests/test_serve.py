@@ -61,6 +61,7 @@ def post(url, body):
 
 
 def test_documented_examples(server):
+    assert isinstance(server, serve_client.ServerProcess) and server.alive()
     hp3 = server.url("half_plus_three")
     # Model status API (api_rest.md "Example"): the exact answer shown there.
     assert httpx.get(hp3).json() == {"model_version_status": [
@@ -259,6 +260,32 @@ def test_servingmodel_and_bad_paths(tiny_model, paths, tmp_path):
     assert list(serve.load_versions(paths["half_plus_three"] / "00000123")) == [123]
     with pytest.raises(TypeError, match="model"):
         deploy.export_savedmodel(object(), tmp_path / "x")
+
+
+def test_tflite_float_dynamic_and_int8(tiny_model):
+    x = np.random.default_rng(2).normal(size=(20, 4)).astype("float32")
+    ref = tiny_model.predict(x, verbose=0)
+    for q, tol in ((None, 1e-5), ("dynamic", 0.05), ("int8", 0.1)):
+        lite = deploy.TFLiteModel(deploy.to_tflite(tiny_model, quantize=q, representative_data=[x]))
+        np.testing.assert_allclose(lite(x), ref, atol=tol, err_msg=str(q))
+        assert lite.size_bytes > 0
+    with pytest.raises(ValueError, match="quantize"):
+        deploy.to_tflite(tiny_model, quantize="int4")
+    with pytest.raises(ValueError, match="representative_data"):
+        deploy.to_tflite(tiny_model, quantize="int8")
+    with pytest.raises(TypeError, match="flatbuffer"):
+        deploy.TFLiteModel("model.tflite")
+    with pytest.raises(ValueError, match="shape"):
+        lite(np.zeros((1, 3)))
+
+
+def test_measure_latency():
+    stats = deploy.measure_latency(lambda x: sum(x), [1, 2, 3], repeats=5)
+    assert 0 <= stats["p50_ms"] <= stats["p95_ms"] and stats["examples_per_s"] > 0
+    with pytest.raises(TypeError, match="fn"):
+        deploy.measure_latency(3, [1])
+    with pytest.raises(ValueError, match="repeats"):
+        deploy.measure_latency(len, [1], repeats=0)
 
 
 def test_create_app_rejects_bad_arguments(paths):
