@@ -8,7 +8,7 @@ whose every call reads 80 MB of weights, so that batching can share that cost. E
 (`course_lib.serve_client.load_test`): CONCURRENCY keep-alive connections, REQUESTS requests in all,
 each connection sending its next request when the previous answer arrives. Client and server share this machine's CPUs.
 
-    make bench-serve                      # 200 concurrent connections, 2000 requests per setting
+    make bench-serve                      # 200 concurrent connections, 3 runs of 1000 requests per setting
     python benchmarks/serve_load.py --quick   # a few seconds (used by tests/test_serve_load.py)
 """
 
@@ -54,24 +54,26 @@ def wide_mlp() -> object:
                              keras.layers.Dense(10, activation="softmax")])
 
 
-def run(concurrency: int, requests: int, warmup: int) -> list[dict]:
+def run(concurrency: int, requests: int, warmup: int, repeats: int) -> list[dict]:
     image = np.random.default_rng(0).random((1, 28, 28, 1)).round(3).astype("float32")
     body = json.dumps({"instances": image.tolist()}).encode()
     with tempfile.TemporaryDirectory() as tmp:
         paths = {"CNN, 57k parameters": deploy.export_savedmodel(cnn(), Path(tmp) / "cnn" / "1"),
                  "wide MLP, 20M parameters": deploy.export_savedmodel(wide_mlp(), Path(tmp) / "mlp" / "1")}
-        return serve_client.compare_batching(paths, body, concurrency=concurrency, requests=requests, warmup=warmup)
+        return serve_client.compare_batching(paths, body, concurrency=concurrency, requests=requests, warmup=warmup,
+                                             repeats=repeats)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--concurrency", type=int, default=200)
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--quick", action="store_true", help="20 connections, 100 requests (a smoke test)")
+    ap.add_argument("--requests", type=int, default=1000, help="requests per run")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per model and setting (mean ± sd)")
+    ap.add_argument("--quick", action="store_true", help="20 connections, 100 requests, 2 runs (a smoke test)")
     args = ap.parse_args(argv)
     if args.quick:
-        args.concurrency, args.requests = 20, 100
-    rows = run(args.concurrency, args.requests, warmup=min(200, args.requests))
+        args.concurrency, args.requests, args.repeats = 20, 100, 2
+    rows = run(args.concurrency, args.requests, warmup=min(200, args.requests), repeats=args.repeats)
     print(serve_client.table(rows))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{os.cpu_count()} CPUs, 1-minute load average at the end {load:.2f}; "

@@ -161,32 +161,62 @@ BATCHING_SETTINGS = {"no batching": [], "batching (max 32, 2 ms)": ["--enable_ba
 
 
 def compare_batching(models: Mapping[str, str | Path], body: bytes, *, concurrency: int = 200,
-                     requests: int = 2000, warmup: int = 200) -> list[dict[str, Any]]:
+                     requests: int = 1000, warmup: int = 200, repeats: int = 3) -> list[dict[str, Any]]:
     """Load-test each model (label -> SavedModel or base path) with and without server-side batching.
 
-    For each of :data:`BATCHING_SETTINGS`, start a fresh server with every model; for each model send
-    ``warmup`` requests, then run :func:`load_test`. Returns one dict per run: ``model``, ``setting`` and the
-    :func:`load_test` figures. Used by chapter 13 and ``benchmarks/serve_load.py``.
+    Starts one server per setting of :data:`BATCHING_SETTINGS`, each serving every model, warms each
+    model up with ``warmup`` requests, then runs :func:`load_test` ``repeats`` times per model and
+    setting, alternating settings so that a change in the machine's load hits both alike. Returns one
+    dict per model and setting: ``model``, ``setting``, ``concurrency``, ``requests`` (per run),
+    ``repeats``, the mean and sample standard deviation (``*_sd``) over runs of ``p50_ms``, ``p99_ms``
+    and ``requests_per_s``, and ``non_200`` (summed). Used by chapter 13 and ``benchmarks/serve_load.py``.
     """
     if not models:
         raise ValueError("models must map at least one label to a SavedModel path")
-    rows = []
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
     names = {label: f"m{i}" for i, label in enumerate(models)}
-    for setting, flags in BATCHING_SETTINGS.items():
-        with launch({names[label]: path for label, path in models.items()}, args=flags) as server:
+    servers: dict[str, ServerProcess] = {}
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {(m, s): [] for m in models for s in BATCHING_SETTINGS}
+    try:
+        for setting, flags in BATCHING_SETTINGS.items():
+            servers[setting] = launch({names[label]: path for label, path in models.items()}, args=flags)
+        def url(label: str, setting: str) -> str:
+            return f"{servers[setting].url(names[label])}:predict"
+
+        for label in models:  # warm-up, not recorded
+            for setting in servers:
+                load_test(url(label, setting), body, concurrency=min(concurrency, warmup), requests=warmup)
+        for _ in range(repeats):
             for label in models:
-                url = f"{server.url(names[label])}:predict"
-                load_test(url, body, concurrency=min(concurrency, warmup), requests=warmup)
-                rows.append({"model": label, "setting": setting,
-                             **load_test(url, body, concurrency=concurrency, requests=requests)})
-    return sorted(rows, key=lambda r: list(models).index(r["model"]))
+                for setting in servers:
+                    runs[label, setting].append(load_test(url(label, setting), body, concurrency=concurrency,
+                                                          requests=requests))
+    finally:
+        for server in servers.values():
+            server.stop()
+    rows = []
+    for label in models:
+        for setting in BATCHING_SETTINGS:
+            r = runs[label, setting]
+            row: dict[str, Any] = {"model": label, "setting": setting, "concurrency": concurrency,
+                                   "requests": requests, "repeats": len(r), "non_200": sum(x["non_200"] for x in r)}
+            for key in ("p50_ms", "p99_ms", "requests_per_s"):
+                values = np.array([x[key] for x in r])
+                row[key] = float(values.mean())
+                row[key + "_sd"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+            rows.append(row)
+    return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """:func:`compare_batching`'s rows as a Markdown table (p50/p99 in ms, requests per second)."""
-    lines = ["| model | server | concurrent connections | requests | p50 latency (ms) | p99 latency (ms) "
-             "| requests/s |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['model']} | {r['setting']} | {r['concurrency']} | {r['requests']} | {r['p50_ms']:.0f} | "
-              f"{r['p99_ms']:.0f} | {r['requests_per_s']:.0f} |" for r in rows]
+    """:func:`compare_batching`'s rows as a Markdown table: mean ± sd over runs of p50/p99 latency (ms)
+    and requests per second."""
+    def pm(r: dict[str, Any], key: str) -> str:
+        return f"{r[key]:.0f} ± {r[key + '_sd']:.0f}"
+
+    lines = ["| model | server | concurrent connections | requests × runs | p50 latency (ms) | p99 latency (ms) "
+             "| requests/s |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['model']} | {r['setting']} | {r['concurrency']} | {r['requests']} × {r['repeats']} | "
+              f"{pm(r, 'p50_ms')} | {pm(r, 'p99_ms')} | {pm(r, 'requests_per_s')} |" for r in rows]
     return "\n".join(lines)

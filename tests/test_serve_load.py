@@ -22,8 +22,9 @@ def test_load_benchmark_quick_run_prints_the_table():
     assert [r.split("|")[2].strip() for r in rows] == ["no batching", "batching (max 32, 2 ms)"] * 2
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
-        concurrency, requests, p50, p99, rps = map(float, cells[2:])
-        assert (concurrency, requests) == (20, 100) and 0 < p50 <= p99 and rps > 0
+        assert cells[2:4] == ["20", "100 × 2"]
+        (p50, _), (p99, _), (rps, _) = (map(float, c.split(" ± ")) for c in cells[4:])
+        assert 0 < p50 <= p99 and rps > 0
     assert re.search(r"non-200 answers: 0\b", out.stdout)
 
 
@@ -38,8 +39,11 @@ def test_load_test_rejects_bad_arguments():
 
 
 def test_table_and_compare_batching_arguments():
-    row = {"model": "m", "setting": "no batching", "concurrency": 2, "requests": 4, "p50_ms": 1.4, "p99_ms": 2.6,
-           "requests_per_s": 99.5, "non_200": 0}
-    assert serve_client.table([row]).splitlines()[-1] == "| m | no batching | 2 | 4 | 1 | 3 | 100 |"
+    row = {"model": "m", "setting": "no batching", "concurrency": 2, "requests": 4, "repeats": 3, "p50_ms": 1.4,
+           "p50_ms_sd": 0.2, "p99_ms": 2.6, "p99_ms_sd": 1.0, "requests_per_s": 99.5, "requests_per_s_sd": 3.4,
+           "non_200": 0}
+    assert serve_client.table([row]).splitlines()[-1] == "| m | no batching | 2 | 4 × 3 | 1 ± 0 | 3 ± 1 | 100 ± 3 |"
     with pytest.raises(ValueError, match="models"):
         serve_client.compare_batching({}, b"{}")
+    with pytest.raises(ValueError, match="repeats"):
+        serve_client.compare_batching({"m": "x"}, b"{}", repeats=0)
