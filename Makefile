@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync bench-serve
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/ (PORT=, IP=, NB=chapters/06_cnn.ipynb)"
@@ -20,6 +20,7 @@ help:
 	@echo "make book    - the book (Sphinx + MyST-NB, stored outputs, offline math and search) in dist/book/"
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/ (open offline)"
 	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
+	@echo "make bench-serve - model server under load (200 connections): p50/p99 latency, requests/s, batching on/off"
 
 venv: $(STAMP)
 
@@ -88,3 +89,7 @@ clean:
 # Train each chapter's main model in full mode and print a table (benchmarks/bench.py --help).
 bench: venv
 	$(PY) benchmarks/bench.py
+
+# Load-test the TF-Serving-compatible model server on 127.0.0.1 (benchmarks/serve_load.py --help).
+bench-serve: venv
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/serve_load.py

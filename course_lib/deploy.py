@@ -54,36 +54,91 @@ def _quiet() -> Any:
 
 
 class ServingModel:
-    """A loaded SavedModel's ``serving_default`` signature with one input, callable on NumPy arrays."""
+    """A loaded SavedModel: every signature, with named, typed inputs and outputs, callable on NumPy arrays.
+
+    ``signatures`` maps each signature name (``serving_default`` first) to a
+    :class:`course_lib.serve_protocol.Signature` (input/output names, TF dtype names, shapes with
+    ``-1`` for unknown sizes). ``signature_defs`` holds the SavedModel's ``SignatureDef`` protos as
+    JSON-ready dicts (what TF Serving's metadata endpoint prints). For a single-input model the
+    old attributes still work: ``input_name``, ``input_shape`` (``None`` for unknown sizes),
+    ``input_dtype`` (NumPy) and ``output_names``; ``model(x)`` returns the first output.
+
+    Raises ``ValueError`` when ``path`` is not a SavedModel folder or has no signature.
+    """
 
     def __init__(self, path: str | Path) -> None:
         import tensorflow as tf
+        from google.protobuf import json_format
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        from course_lib.serve_protocol import Signature, TensorInfo
 
         path = Path(path)
         if not (path / "saved_model.pb").is_file():
             raise ValueError(f"path must be a SavedModel folder (with saved_model.pb), got {str(path)!r}")
+        self.path = path
         self._loaded = tf.saved_model.load(str(path))
-        self.signature = self._loaded.signatures["serving_default"]
-        inputs = self.signature.structured_input_signature[1]
-        if len(inputs) != 1:
-            raise ValueError(f"only single-input models are supported, this one has inputs {sorted(inputs)}")
-        ((self.input_name, spec),) = inputs.items()
+        proto = saved_model_pb2.SavedModel()
+        proto.ParseFromString((path / "saved_model.pb").read_bytes())
+        defs = proto.meta_graphs[0].signature_def
+        self.signature_defs: dict[str, Any] = {
+            name: json_format.MessageToDict(defs[name], preserving_proto_field_name=True,
+                                            always_print_fields_with_no_presence=True) for name in defs}
+        self._functions = dict(self._loaded.signatures)
+        if not self._functions:
+            raise ValueError(f"the SavedModel at {str(path)!r} has no signatures (export it with model.export)")
+
+        def info(spec: Any) -> Any:
+            shape = None if spec.shape.rank is None else tuple(-1 if d is None else d for d in spec.shape.as_list())
+            return TensorInfo(spec.dtype.name, shape)
+
+        self.signatures: dict[str, Any] = {}
+        for name in sorted(self._functions, key=lambda n: (n != "serving_default", n)):
+            fn = self._functions[name]
+            self.signatures[name] = Signature(
+                inputs={k: info(v) for k, v in sorted(fn.structured_input_signature[1].items())},
+                outputs={k: info(v) for k, v in sorted(fn.structured_outputs.items())},
+                method_name=defs[name].method_name if name in defs else "tensorflow/serving/predict")
+        self.signature = self._functions.get("serving_default", next(iter(self._functions.values())))
+        default = self.signatures.get("serving_default", next(iter(self.signatures.values())))
+        self.input_name = next(iter(default.inputs))
+        spec = self.signature.structured_input_signature[1][self.input_name]
         self.input_shape: tuple[int | None, ...] = tuple(spec.shape.as_list())
         self.input_dtype = spec.dtype.as_numpy_dtype
-        self.output_names = sorted(self.signature.structured_outputs)
+        self.output_names = list(default.outputs)
 
     def check(self, x: np.ndarray) -> None:
-        """Raise ``ValueError`` when ``x`` does not fit the input's shape (batch axis free)."""
+        """Raise ``ValueError`` when ``x`` does not fit the first input's shape (batch axis free)."""
         want = self.input_shape
         if x.ndim != len(want) or any(w is not None and w != g for w, g in zip(want[1:], x.shape[1:], strict=True)):
             shape = ", ".join("n" if w is None else str(w) for w in want)
             raise ValueError(f"expected input of shape ({shape}), got {tuple(x.shape)}")
 
+    def predict(self, inputs: dict[str, np.ndarray], signature_name: str = "serving_default") -> dict[str, np.ndarray]:
+        """Run signature ``signature_name`` on named arrays; return every named output as a NumPy array.
+
+        Float16/bfloat16 outputs (a model built under a mixed-precision policy) come back as float32,
+        as TF Serving writes half-precision values as decimal floats.
+        """
+        if signature_name not in self._functions:
+            raise ValueError(f"signature_name must be one of {sorted(self._functions)}, got {signature_name!r}")
+        out = self._functions[signature_name](**inputs)
+        arrays = {}
+        for name in sorted(out):
+            a = np.asarray(out[name])
+            if a.dtype.kind == "f" and a.dtype.itemsize < 4 or a.dtype.name == "bfloat16":
+                a = a.astype(np.float32)
+            arrays[name] = a
+        return arrays
+
     def __call__(self, x: Any) -> np.ndarray:
+        """Predict for a batch ``x`` of a single-input model; returns the first (sorted) output."""
+        if len(self.signatures.get("serving_default", next(iter(self.signatures.values()))).inputs) != 1:
+            raise ValueError(f"model(x) needs a single-input model; use predict({{name: array}}) for inputs "
+                             f"{list(self.signatures['serving_default'].inputs)}")
         x = np.asarray(x, dtype=self.input_dtype)
         self.check(x)
-        out = self.signature(**{self.input_name: x})
-        return np.asarray(out[self.output_names[0]])
+        return self.predict({self.input_name: x})[self.output_names[0]]
 
 
 # --- TFLite conversion ---------------------------------------------------------------------------
