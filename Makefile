@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync test-colab
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/"
@@ -19,6 +19,7 @@ help:
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
 	@echo "make book    - static HTML book of all chapters in dist/book/"
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/"
+	@echo "make test-colab - every chapter from its first cell in a venv with Colab's package versions"
 	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
 
 venv: $(STAMP)
@@ -74,8 +75,16 @@ slides: venv
 	$(PY) tools/book.py --slides $(if $(filter command line,$(origin NB)),$(NB),$(SLIDES))
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) dist build *.egg-info
 
 # Train each chapter's main model in full mode and print a table (benchmarks/bench.py --help).
 bench: venv
 	$(PY) benchmarks/bench.py
+
+# Colab parity (tools/colab/testcolab.py): a second venv with Colab's versions (tools/colab/pip-freeze.txt) of
+# every package the course imports, then each chapter from its first cell in a fresh overlay of it, with a stub
+# google.colab and the course "checked out" at $$COURSE_COLAB_DIR. Colab runs Python 3.13; we use $(PYTHON).
+COLAB_VENV := .venv-colab
+test-colab: venv
+	$(PY) tools/colab/testcolab.py build --venv $(COLAB_VENV) --python $(PYTHON)
+	COLAB_VENV=$(COLAB_VENV) $(VENV)/bin/pytest -q -n 2 --durations=10 tools/colab/test_colab_e2e.py
