@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -48,11 +49,22 @@ def _site_packages(venv: Path) -> Path:
     return found[0]
 
 
-def build(venv: Path = DEFAULT_VENV, python: str = sys.executable, quiet: bool = False) -> Path:
-    """Create (or reuse, if its requirements are unchanged) the Colab-image venv at ``venv``."""
+def _pip(venv: Path, *args: str) -> None:
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", *args, "-q", "--disable-pip-version-check"],
+                   check=True)
+
+
+def build(venv: Path = DEFAULT_VENV, python: str = sys.executable) -> Path:
+    """Create (or reuse, if its inputs are unchanged) the Colab-image venv at ``venv``.
+
+    It holds Colab's version of every package the course imports that Colab ships, and of every package Colab
+    ships that the pyproject extras depend on (on Colab those are already there, so the first cell's pip
+    finds them satisfied); the extras themselves are left for the first cells to install.
+    """
     reqs = "\n".join(colabenv.image_requirements()) + "\n"
     cons = "\n".join(colabenv.constraints()) + "\n"
-    stamp = hashlib.sha256((reqs + cons).encode()).hexdigest()
+    extra_reqs = sorted({r for rs in colabenv.extras().values() for r in rs})
+    stamp = hashlib.sha256((reqs + cons + "\n".join(extra_reqs)).encode()).hexdigest()
     stamp_file = venv / ".colab-image"
     if stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
         print(f"{venv}: Colab image up to date")
@@ -63,9 +75,19 @@ def build(venv: Path = DEFAULT_VENV, python: str = sys.executable, quiet: bool =
     (venv / "image-requirements.txt").write_text(reqs)
     (venv / "colab-constraints.txt").write_text(cons)
     print(f"{venv}: installing Colab's versions of\n  " + reqs.strip().replace("\n", " "))
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "-c", str(venv / "colab-constraints.txt"), "-r", str(venv / "image-requirements.txt")],
-                   check=True)
+    _pip(venv, "install", "-c", str(venv / "colab-constraints.txt"), "-r", str(venv / "image-requirements.txt"))
+    # What the extras pull in, resolved against Colab's versions (fails if an extra needs another version of a
+    # package Colab ships: its first cell would then replace Colab's).
+    report = venv / "extras-report.json"
+    _pip(venv, "install", "--dry-run", "--ignore-installed", "--report", str(report),
+         "-c", str(venv / "colab-constraints.txt"), *extra_reqs)
+    image = colabenv.colab_image()
+    closure = {colabenv.normalize(i["metadata"]["name"]) for i in json.loads(report.read_text())["install"]}
+    shipped = sorted(f"{n}=={image[n]}" for n in closure if n in image)
+    (venv / "extras-colab-deps.txt").write_text("\n".join(shipped) + "\n")
+    print("  and of what the extras depend on: " + " ".join(shipped))
+    if shipped:
+        _pip(venv, "install", "-c", str(venv / "colab-constraints.txt"), "-r", str(venv / "extras-colab-deps.txt"))
     stamp_file.write_text(stamp + "\n")
     return venv
 
@@ -104,7 +126,7 @@ def checkout(dest: Path) -> Path:
 GIT_GUARD = """#!/bin/sh
 # make test-colab: the first cell must find the course already checked out, never clone it.
 for a in "$@"; do [ "$a" = clone ] && { echo "test-colab: refusing 'git $*' (no network)" >&2; exit 1; }; done
-exec {git} "$@"
+exec GIT "$@"
 """
 
 
@@ -134,7 +156,7 @@ def run_chapter(nb: Path, work: Path, image: Path = DEFAULT_VENV, course: Path |
     bin_dir = work / "bin"
     bin_dir.mkdir()
     git = bin_dir / "git"
-    git.write_text(GIT_GUARD.format(git=shutil.which("git") or "/usr/bin/git"))
+    git.write_text(GIT_GUARD.replace("GIT", shutil.which("git") or "/usr/bin/git"))
     git.chmod(0o755)
     content = work / "content"
     content.mkdir()
