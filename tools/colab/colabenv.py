@@ -216,7 +216,8 @@ def course_dists(chapters: list[Path] | None = None) -> set[str]:
 
 def image_requirements(chapters: list[Path] | None = None) -> list[str]:
     """Pinned requirements of the Colab-like venv: Colab's version of every package the course imports that
-    Colab ships, plus the test harness. Nothing a first cell installs is in it."""
+    Colab ships, plus the test harness. Nothing a first cell installs is in it (testcolab.build adds Colab's
+    versions of the extras' dependencies that Colab ships)."""
     image = colab_image()
     wanted = {d for d in course_dists(chapters) if d in image} | {normalize(d) for d in HARNESS_FROM_COLAB}
     return [f"{d}=={image[d]}" for d in sorted(wanted)] + TEST_HARNESS
