@@ -73,6 +73,12 @@ def data_dir() -> Path:
     return Path(env) if env else default_data_dir()
 
 
+def _elsewhere() -> bool:
+    """Whether ``COURSE_DATA_DIR`` moves the data away from :func:`default_data_dir`."""
+    env = os.environ.get("COURSE_DATA_DIR")
+    return bool(env) and Path(env).resolve() != default_data_dir()
+
+
 def _git_root(folder: Path) -> Path | None:
     """The git work tree holding ``folder`` (a ``.git`` folder or worktree file above it), if any."""
     for d in (folder.resolve(), *folder.resolve().parents):
@@ -89,7 +95,7 @@ def _fix(name: str) -> str:
     byte-exact even in a clone made before it (``git checkout -- <path>`` rewrites the file unconditionally).
     """
     folder = data_dir()
-    if os.environ.get("COURSE_DATA_DIR"):
+    if _elsewhere():
         return (f"Fix: copy it from the course's own datasets/ with `shutil.copy2(r'{default_data_dir() / name}', "
                 f"r'{folder / name}')`, or use that folder instead with `del os.environ['COURSE_DATA_DIR']`.")
     root = _git_root(folder)
@@ -122,10 +128,10 @@ def manifest() -> dict[str, dict[str, str]]:
     """
     folder = data_dir()
     path = folder / "MANIFEST"
-    if os.environ.get("COURSE_DATA_DIR") and not folder.is_dir():
+    if _elsewhere() and not folder.is_dir():
         raise _env_dir_error("does not exist or is not a folder")
     if not path.is_file():
-        if os.environ.get("COURSE_DATA_DIR"):
+        if _elsewhere():
             empty = not any(folder.iterdir())
             raise _env_dir_error("is an empty folder" if empty else "holds no MANIFEST")
         raise DatasetError(f"{path} is missing. {_fix('MANIFEST')}")

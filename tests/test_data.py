@@ -177,6 +177,12 @@ def test_course_data_dir_naming_no_datasets_folder_blames_the_variable(kind, tmp
         assert len(data.load_timeseries("sunspots")["YEAR"]) == 309
 
 
+def test_course_data_dir_naming_the_course_folder_gets_the_git_fix(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(data.default_data_dir()))
+    assert data._fix("co2.csv").startswith('Fix: restore it with `git -C "')
+    assert len(data.manifest()) == 8
+
+
 # --- real git checkouts: Windows line ends, and every "Fix:" run as the user would -------------------
 
 LOAD_ALL = """

@@ -112,14 +112,11 @@ def _tree_files() -> list[str]:
 
 
 def checkout(dest: Path) -> Path:
-    """Copy the working tree to ``dest`` (hard links for files when possible: nothing writes to them)."""
+    """Copy the working tree to ``dest`` (copies, not links: edits to the tree must not reach a running test)."""
     for f in _tree_files():
         target = dest / f
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(ROOT / f, target)
-        except OSError:
-            shutil.copy2(ROOT / f, target)
+        shutil.copy2(ROOT / f, target)
     return dest
 
 
