@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools" / "colab"))
 import colabenv  # noqa: E402
+import testcolab  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
 import nblint  # noqa: E402
@@ -190,3 +191,27 @@ def test_make_test_colab_is_wired_into_ci():
     assert re.search(r"^test-colab:", (ROOT / "Makefile").read_text(), re.M)
     ci = (ROOT / ".ci" / "run").read_text()
     assert ci.index("make test") < ci.index("make test-colab")
+
+
+def test_checkout_is_the_tree_a_clone_would_have(tmp_path):
+    dest = testcolab.checkout(tmp_path / "course")
+    assert (dest / "datasets" / "MANIFEST").read_bytes() == (ROOT / "datasets" / "MANIFEST").read_bytes()
+    assert (dest / "pyproject.toml").is_file() and (dest / "course_lib" / "data.py").is_file()
+    assert not (dest / ".venv").exists() and not (dest / ".venv-colab").exists()  # ignored: not in a clone
+    assert not (dest / "datasets" / "co2.csv").samefile(ROOT / "datasets" / "co2.csv")
+
+
+def test_git_guard_refuses_to_clone_but_runs_other_commands(tmp_path):
+    guard = tmp_path / "git"
+    guard.write_text(testcolab.GIT_GUARD.replace("GIT", "git"))
+    guard.chmod(0o755)
+    no = subprocess.run([str(guard), "clone", "-q", nblint.repo_url(), str(tmp_path / "x")], capture_output=True,
+                        text=True)
+    assert no.returncode == 1 and "refusing" in no.stderr and not (tmp_path / "x").exists()
+    assert subprocess.run([str(guard), "--version"], capture_output=True, text=True).stdout.startswith("git version")
+
+
+def test_installed_reads_dist_info_names(tmp_path):
+    (tmp_path / "course_lib-0.1.0.dist-info").mkdir()
+    (tmp_path / "rouge_score-0.1.2.dist-info").mkdir()
+    assert testcolab.installed(tmp_path) == {"course-lib": "0.1.0", "rouge-score": "0.1.2"}
