@@ -83,8 +83,9 @@ bench: venv
 
 # Colab parity (tools/colab/testcolab.py): a second venv with Colab's versions (tools/colab/pip-freeze.txt) of
 # every package the course imports, then each chapter from its first cell in a fresh overlay of it, with a stub
-# google.colab and the course "checked out" at $$COURSE_COLAB_DIR. Colab runs Python 3.13; we use $(PYTHON).
-COLAB_VENV := .venv-colab
+# google.colab and the course "checked out" at $$COURSE_COLAB_DIR. Colab runs Python 3.13 (COLAB_PYTHON=python3.13).
+COLAB_VENV ?= .venv-colab
+COLAB_PYTHON ?= $(PYTHON)
 test-colab: venv
-	$(PY) tools/colab/testcolab.py build --venv $(COLAB_VENV) --python $(PYTHON)
+	$(PY) tools/colab/testcolab.py build --venv $(COLAB_VENV) --python $(COLAB_PYTHON)
 	COLAB_VENV=$(COLAB_VENV) $(VENV)/bin/pytest -q -n 2 --durations=10 tools/colab/test_colab_e2e.py
