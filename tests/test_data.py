@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib import data
+from course_lib import bundled, data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,9 +23,9 @@ def data_copy(tmp_path, monkeypatch):
     dst = tmp_path / "datasets"
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("build.py", "__pycache__"))
     monkeypatch.setenv("COURSE_DATA_DIR", str(dst))
-    data._VERIFIED.clear()
+    bundled._VERIFIED.clear()
     yield dst
-    data._VERIFIED.clear()
+    bundled._VERIFIED.clear()
 
 
 def test_manifest_lists_every_shipped_file():
@@ -119,7 +119,7 @@ def _apply_python_fix(snippet: str, monkeypatch) -> None:
         monkeypatch.delenv("COURSE_DATA_DIR")
     else:
         exec(snippet, {"shutil": shutil, "os": os})  # noqa: S102 - the suggested fix, run as a user would
-    data._VERIFIED.clear()
+    bundled._VERIFIED.clear()
 
 
 def test_corrupt_file_in_a_data_dir_copy_is_refused_with_a_working_fix(data_copy, monkeypatch):
@@ -163,7 +163,7 @@ def test_course_data_dir_naming_no_datasets_folder_blames_the_variable(kind, tmp
     elif kind == "a file":
         target.write_text("not a folder")
     monkeypatch.setenv("COURSE_DATA_DIR", str(target))
-    data._VERIFIED.clear()
+    bundled._VERIFIED.clear()
     with pytest.raises(data.DatasetError, match=r"COURSE_DATA_DIR=.*(does not exist|empty folder)") as err:
         data.load_timeseries("sunspots")
     assert "MANIFEST is missing" not in str(err.value)
@@ -179,7 +179,7 @@ def test_course_data_dir_naming_no_datasets_folder_blames_the_variable(kind, tmp
 
 def test_course_data_dir_naming_the_course_folder_gets_the_git_fix(monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(data.default_data_dir()))
-    assert data._fix("co2.csv").startswith('Fix: restore it with `git -C "')
+    assert bundled._fix("co2.csv").startswith('Fix: restore it with `git -C "')
     assert len(data.manifest()) == 8
 
 
@@ -203,7 +203,10 @@ def _git(*args: str, cwd: Path) -> str:
 
 
 def _clone(dest: Path) -> Path:
+    """A real autocrlf clone of the committed repository, running this working tree's course_lib."""
     subprocess.run(["git", "clone", "-q", "-c", "core.autocrlf=true", str(ROOT), str(dest)], check=True)
+    shutil.copytree(ROOT / "course_lib", dest / "course_lib", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return dest
 
 
@@ -273,7 +276,7 @@ def test_every_suggested_fix_fixes_its_error_in_a_real_checkout(damage, tmp_path
     broken = _load_in(repo)
     assert broken.returncode != 0
     err = broken.stderr.strip().splitlines()[-1]
-    assert err.startswith("course_lib.data.DatasetError: ") and re.search(message, err), err
+    assert err.startswith("course_lib.bundled.DatasetError: ") and re.search(message, err), err
     (fix,) = _fixes(err)
     assert fix.startswith("git -C ")
     subprocess.run(fix, shell=True, check=True, cwd=tmp_path)
