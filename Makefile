@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync bench-serve
+.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync bench-serve test-colab
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/ (PORT=, IP=, NB=chapters/06_cnn.ipynb)"
@@ -19,6 +19,7 @@ help:
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
 	@echo "make book    - the book (Sphinx + MyST-NB, stored outputs, offline math and search) in dist/book/"
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/ (open offline)"
+	@echo "make test-colab - every chapter from its first cell in a venv with Colab's package versions"
 	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
 	@echo "make bench-serve - model server under load (200 connections): p50/p99 latency, requests/s, batching on/off"
 
@@ -84,7 +85,7 @@ slides: venv
 	$(PY) tools/book.py --slides $(if $(filter command line,$(origin NB)),$(NB),$(SLIDES))
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) dist build *.egg-info
 
 # Train each chapter's main model in full mode and print a table (benchmarks/bench.py --help).
 bench: venv
@@ -93,3 +94,12 @@ bench: venv
 # Load-test the TF-Serving-compatible model server on 127.0.0.1 (benchmarks/serve_load.py --help).
 bench-serve: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) benchmarks/serve_load.py
+
+# Colab parity (tools/colab/testcolab.py): a second venv with Colab's versions (tools/colab/pip-freeze.txt) of
+# every package the course imports, then each chapter from its first cell in a fresh overlay of it, with a stub
+# google.colab and the course "checked out" at $$COURSE_COLAB_DIR. Colab runs Python 3.13 (COLAB_PYTHON=python3.13).
+COLAB_VENV ?= .venv-colab
+COLAB_PYTHON ?= $(PYTHON)
+test-colab: venv
+	$(PY) tools/colab/testcolab.py build --venv $(COLAB_VENV) --python $(COLAB_PYTHON)
+	COLAB_VENV=$(COLAB_VENV) $(VENV)/bin/pytest -q -n 2 --durations=10 tools/colab/test_colab_e2e.py

@@ -5,6 +5,7 @@ One module per concern, each shaped like the chapters that use it:
 
 - :mod:`course_lib.runtime` — seeds, device detection, distribution strategy, fast mode.
 - :mod:`course_lib.data` — real datasets, bundled and checksum-verified, or online on request.
+- :mod:`course_lib.bundled` — where the bundled datasets live; MANIFEST and sha256 checks with tested fixes.
 - :mod:`course_lib.plots` — training curves, image grids, confusion matrices.
 - :mod:`course_lib.checks` — self-checks for the exercises.
 - :mod:`course_lib.corpus` — the bundled Shakespeare as 42 works and the fixed split by play (Part III).

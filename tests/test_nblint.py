@@ -89,3 +89,24 @@ def test_bad_name_and_invalid_json(tmp_path):
     bad.write_text("{not json")
     assert any("not valid nbformat" in p for p in nblint.lint(bad))
     assert nblint.main([str(bad)]) == 1
+
+
+def test_install_cell_must_be_collapsed_and_tagged(nb_copy):
+    def unhide(nb):
+        nb.cells[0].metadata = {"tags": ["other"]}
+    _edit(nb_copy, unhide)
+    assert any("collapsed and tagged" in p for p in nblint.lint(nb_copy))
+    assert nblint.lint(nb_copy, fix=True) == []
+    meta = nbformat.read(nb_copy, as_version=4).cells[0].metadata
+    assert meta["jupyter"]["source_hidden"] is True and meta["tags"] == ["colab-install"]
+    assert meta["cellView"] == "form"
+
+
+def test_old_install_cell_is_replaced_not_duplicated(nb_copy):
+    old = ("# Colab only: install the course helpers (course_lib) and its datasets.\nimport os\n"
+           "import sys\n")
+    _edit(nb_copy, lambda nb: setattr(nb.cells[0], "source", old))
+    n = len(nbformat.read(nb_copy, as_version=4).cells)
+    assert nblint.lint(nb_copy, fix=True) == []
+    nb = nbformat.read(nb_copy, as_version=4)
+    assert len(nb.cells) == n and nb.cells[0].source == nblint.install_cell(nblint.repo_url())

@@ -10,12 +10,17 @@ Each chapter must:
 - carry no error outputs, have every non-empty code cell executed, in order (1, 2, 3, ...);
 - have no single output larger than 1 MB.
 
-``--fix`` rewrites the generated install cell and badge line (nothing else).
+The install cell is generated per chapter: on Colab it installs course_lib with exactly the pyproject extras
+that the chapter's imports need beyond Colab's image (tools/colab/colabenv.py); it is collapsed in JupyterLab
+and tagged ``colab-install``.
+
+``--fix`` rewrites the generated install cell (source and metadata) and badge line (nothing else).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -27,7 +32,15 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 MAX_OUTPUT_BYTES = 1_000_000
 NAME_RE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
-INSTALL_MARK = "# Colab only: install the course helpers"
+INSTALL_TITLE = "# @title Colab only: install"  # then what
+INSTALL_TAG = "colab-install"  # the book hides cells with this tag
+# Collapsed in JupyterLab (jupyter.source_hidden) and shown as a titled form in Colab (cellView).
+INSTALL_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": [INSTALL_TAG]}
+
+spec = importlib.util.spec_from_file_location("colabenv", ROOT / "tools" / "colab" / "colabenv.py")
+colabenv = sys.modules.setdefault("colabenv", importlib.util.module_from_spec(spec))
+if not hasattr(colabenv, "needs"):
+    spec.loader.exec_module(colabenv)
 
 
 def repo_url() -> str:
@@ -38,23 +51,47 @@ def repo_url() -> str:
     return url
 
 
-def install_cell(url: str) -> str:
-    return f'''{INSTALL_MARK} (course_lib) and its datasets.
-# Locally this cell does nothing. It never reinstalls TensorFlow: Colab's own is used.
+def install_cell(url: str, extras: tuple[str, ...] = (), modules: tuple[str, ...] = ()) -> str:
+    """The first cell: on Colab, clone the course and install course_lib plus the pyproject ``extras`` this
+    chapter needs beyond Colab's image (``modules`` are what those extras provide)."""
+    if extras:
+        what = f"course_lib, its datasets and {', '.join(modules)}"
+        pip = f'"install", "-q", "-e", repo + "[{",".join(extras)}]"'
+    else:
+        what = "course_lib and its datasets"
+        pip = '"install", "-q", "--no-deps", "-e", repo'
+    check = ", ".join(f'"{m}"' for m in ("course_lib", *modules))
+    return f'''{INSTALL_TITLE} {what}
+# Does nothing outside Colab. Never reinstalls TensorFlow, Keras or NumPy: Colab's own are used.
 import os
 import sys
 
 if "google.colab" in sys.modules:
-    try:
-        import course_lib  # noqa: F401
-    except ImportError:
-        import subprocess
+    import importlib.util
+    import subprocess
 
-        if not os.path.isdir("/content/course"):
-            subprocess.run(["git", "clone", "-q", "--depth", "1", "{url}", "/content/course"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", "/content/course"],
+    repo = os.environ.get("COURSE_COLAB_DIR", "/content/course")  # make test-colab sets it
+    if not os.path.isdir(repo):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "{url}", repo],
                        check=True)
-        sys.path.insert(0, "/content/course")'''
+    if any(importlib.util.find_spec(m) is None for m in [{check}]):
+        subprocess.run([sys.executable, "-m", "pip", {pip}], check=True)
+        importlib.invalidate_caches()
+    sys.path.insert(0, repo)'''
+
+
+def is_install_cell(cell) -> bool:
+    """The generated install cell, in this version or an older one."""
+    return cell.cell_type == "code" and ("@title Colab only" in cell.source or "# Colab only:" in cell.source)
+
+
+def chapter_install_cell(path: Path, url: str) -> tuple[str, list[str]]:
+    """The install cell chapter ``path`` needs, and problems (imports Colab lacks that no extra provides)."""
+    needs = colabenv.needs(path)
+    problems = [f"imports {u}, which Colab's image lacks and no [project.optional-dependencies] extra in "
+                "pyproject.toml provides: add it to an extra (then run tools/nblint.py --fix)"
+                for u in needs.uncovered]
+    return install_cell(url, needs.extras, needs.modules), problems
 
 
 def badge(url: str, filename: str) -> str:
@@ -74,11 +111,14 @@ def lint(path: Path, fix: bool = False) -> list[str]:
         return [f"not valid nbformat: {err}"]
     url = repo_url()
     cells = nb.cells
+    cell0, problems_install = chapter_install_cell(path, url)
+    problems += problems_install
     if fix and cells:
-        if cells[0].cell_type == "code" and INSTALL_MARK in cells[0].source:
-            cells[0].source = install_cell(url)
-        else:
-            cells.insert(0, nbformat.v4.new_code_cell(install_cell(url)))
+        if not is_install_cell(cells[0]):
+            cells.insert(0, nbformat.v4.new_code_cell())
+        cells[0].source = cell0
+        cells[0].metadata = {**{k: v for k, v in cells[0].metadata.items() if k not in INSTALL_METADATA},
+                             **INSTALL_METADATA}
         if len(cells) > 1 and cells[1].cell_type == "markdown":
             lines = cells[1].source.split("\n")
             if lines and "colab-badge.svg" in lines[0]:
@@ -87,8 +127,12 @@ def lint(path: Path, fix: bool = False) -> list[str]:
                 lines.insert(0, badge(url, path.name))
             cells[1].source = "\n".join(lines)
         nbformat.write(nb, path)
-    if not cells or cells[0].cell_type != "code" or cells[0].source.strip() != install_cell(url).strip():
-        problems.append("first cell must be the generated Colab-install cell (run tools/nblint.py --fix)")
+    if not cells or cells[0].cell_type != "code" or cells[0].source.strip() != cell0.strip():
+        problems.append("first cell must be the generated Colab-install cell for this chapter's imports "
+                        "(run tools/nblint.py --fix)")
+    elif any(cells[0].metadata.get(k) != v for k, v in INSTALL_METADATA.items()):
+        problems.append(f"first cell must be collapsed and tagged: metadata {INSTALL_METADATA} "
+                        "(run tools/nblint.py --fix)")
     if len(cells) < 2 or cells[1].cell_type != "markdown":
         problems.append("second cell must be markdown with the Colab badge and the title")
     else:
