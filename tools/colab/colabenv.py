@@ -115,15 +115,24 @@ def _third_party(modules: set[str]) -> set[str]:
 
 @cache
 def course_lib_imports(module: str) -> frozenset[str]:
-    """Third-party modules ``course_lib.<module>`` imports, with the course_lib modules it imports in turn."""
-    path = ROOT / "course_lib" / f"{module}.py"
-    if not path.is_file():
-        raise ValueError(f"course_lib has no module {module!r} ({path} is missing)")
-    mods = _imports(path.read_text(encoding="utf-8"))
-    found = set(_third_party(mods))
-    for m in mods:
-        if m.startswith("course_lib.") and m.count(".") == 1 and m != f"course_lib.{module}":
-            found |= course_lib_imports(m.split(".")[1])
+    """Third-party modules ``course_lib.<module>`` needs: its own imports, and those of every course_lib module
+    it imports or starts by name (e.g. ``python -m course_lib.serve`` in serve_client), transitively."""
+    found: set[str] = set()
+    todo, seen = [module], {module}
+    while todo:
+        name = todo.pop()
+        path = ROOT / "course_lib" / f"{name}.py"
+        if not path.is_file():
+            raise ValueError(f"course_lib has no module {name!r} ({path} is missing)")
+        text = path.read_text(encoding="utf-8")
+        mods = _imports(text)
+        found |= _third_party(mods)
+        used = {m.split(".")[1] for m in mods if m.startswith("course_lib.") and m.count(".") == 1}
+        used |= set(re.findall(r"\bcourse_lib\.([a-z_][a-z0-9_]*)", text))
+        for lib in sorted(used - seen):
+            if (ROOT / "course_lib" / f"{lib}.py").is_file():
+                seen.add(lib)
+                todo.append(lib)
     return frozenset(found)
 
 
