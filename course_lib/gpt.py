@@ -300,3 +300,51 @@ def gpt2_backbone_weights(model: GPT) -> dict[str, np.ndarray]:
             out[f"{p}{theirs}/kernel"] = keras.ops.convert_to_numpy(ours.kernel)
             out[f"{p}{theirs}/bias"] = keras.ops.convert_to_numpy(ours.bias)
     return out
+
+
+@dataclass(frozen=True)
+class LMRecipe:
+    """How chapter 15 pre-trains its GPT (GPT-2/GPT-3's recipe at laptop scale; Brown et al., 2020, §B).
+
+    AdamW (Loshchilov & Hutter, 2019) with decoupled weight decay on weight matrices and embeddings only,
+    beta_2 = 0.95; the learning rate rises linearly from 0 to ``peak_learning_rate`` over ``warmup_steps``,
+    then follows a cosine down to ``final_fraction`` of the peak at ``steps``; the global gradient norm is
+    clipped at ``clipnorm``. One step = ``batch_size`` windows of ``context_length`` tokens.
+    """
+
+    steps: int = 600
+    warmup_steps: int = 60
+    batch_size: int = 32
+    peak_learning_rate: float = 2e-3
+    final_fraction: float = 0.1
+    weight_decay: float = 0.1
+    beta_2: float = 0.95
+    clipnorm: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "warmup_steps", "batch_size"):
+            _positive_int(getattr(self, name), name)
+        if self.warmup_steps >= self.steps:
+            raise ValueError(f"warmup_steps must be < steps, got {self.warmup_steps} >= {self.steps}")
+
+    def schedule(self) -> keras.optimizers.schedules.LearningRateSchedule:
+        """Linear warm-up to the peak, then cosine decay to ``final_fraction`` of it (per optimizer step)."""
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=self.steps - self.warmup_steps, alpha=self.final_fraction,
+            warmup_target=self.peak_learning_rate, warmup_steps=self.warmup_steps)
+
+    def optimizer(self) -> keras.optimizers.AdamW:
+        """A fresh AdamW with this schedule, clipping, and no decay on biases and LayerNorm scales/offsets."""
+        opt = keras.optimizers.AdamW(self.schedule(), weight_decay=self.weight_decay, beta_2=self.beta_2,
+                                     clipnorm=self.clipnorm)
+        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        return opt
+
+
+SHAKESPEARE_GPT = GPTConfig(vocab_size=2048, context_length=128, d_model=128, n_layers=4, n_heads=4)
+"""The GPT of chapter 15 (1.07 M parameters), trained with ``LMRecipe()`` on the course tokenizer's ids."""
+
+
+def lm_loss() -> keras.losses.Loss:
+    """Next-token cross-entropy on logits, in nats per token (the mean over the batch's tokens)."""
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
