@@ -12,6 +12,7 @@ the KV cache (Pope et al., 2022, "Efficiently scaling Transformer inference", §
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -82,13 +83,14 @@ def sample_next(logits: Any, *, temperature: float = 1.0, top_k: int | None = No
 
 def generate(model: Any, prompt_ids: Any, max_new_tokens: int, *, use_cache: bool = True,
              temperature: float = 0.0, top_k: int | None = None, top_p: float | None = None,
-             seed: int = 0) -> np.ndarray:
+             seed: int = 0, forward: Callable | None = None) -> np.ndarray:
     """Continue ``prompt_ids`` (b, t₀) by ``max_new_tokens`` tokens; returns (b, t₀ + max_new_tokens) int32.
 
     With ``use_cache`` the prompt runs once and then each step feeds only the newest token, reusing the
     keys and values of all earlier positions (the KV cache); without it, every step recomputes the whole
     sequence. Both give the same logits (tests/test_decoding.py); the total length must fit the model's
     ``config.context_length``. Sampling arguments as in :func:`sample_next`, drawn from ``seed``.
+    ``forward``: a compiled ``model.forward`` (e.g. wrapped in ``tf.function`` or ``jax.jit``); default eager.
     """
     ids = np.asarray(prompt_ids)
     if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer) or ids.shape[1] < 1:
@@ -99,37 +101,37 @@ def generate(model: Any, prompt_ids: Any, max_new_tokens: int, *, use_cache: boo
     if ids.shape[1] + max_new_tokens > limit:
         raise ValueError(f"max_new_tokens: prompt ({ids.shape[1]}) + {max_new_tokens} new tokens exceed the "
                          f"context length {limit}; shorten the prompt or generate fewer tokens")
+    fwd = model.forward if forward is None else forward
     rng = np.random.default_rng(seed)
     ids = ids.astype(np.int32)
     cache = None
     for _ in range(max_new_tokens):
         if use_cache:
-            new = ids if cache is None else ids[:, -1:]
-            logits, cache = model.forward(new, past=cache, training=False)
+            logits, cache = fwd(ids if cache is None else ids[:, -1:], cache)
         else:
-            logits = model(ids, training=False)
+            logits = fwd(ids, None)[0]
         last = keras.ops.convert_to_numpy(logits[:, -1, :])
         nxt = sample_next(last, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
         ids = np.concatenate([ids, nxt[:, None].astype(np.int32)], axis=1)
     return ids
 
 
-def ms_per_token(model: Any, context_length: int, *, use_cache: bool, repeats: int = 5, seed: int = 0) -> float:
+def ms_per_token(model: Any, context_length: int, *, use_cache: bool, repeats: int = 5, seed: int = 0,
+                 forward: Callable | None = None) -> float:
     """Median milliseconds to compute the next-token logits of one sequence whose context holds
     ``context_length`` tokens: with ``use_cache``, one cached step (``context_length - 1`` positions already
-    cached); without, a forward pass over all ``context_length`` tokens. Random token ids; ``repeats`` timings."""
+    cached); without, a forward pass over all ``context_length`` tokens. Random token ids; ``repeats`` timed
+    runs after one untimed warm-up (which also absorbs a compiled ``forward``'s tracing)."""
     if isinstance(context_length, bool) or not isinstance(context_length, (int, np.integer)) or not (
             1 <= context_length <= model.config.context_length):
         raise ValueError(f"context_length must be an int in 1..{model.config.context_length}, got {context_length!r}")
+    fwd = model.forward if forward is None else forward
     ids = np.random.default_rng(seed).integers(0, model.config.vocab_size, (1, context_length)).astype(np.int32)
-    past = model.forward(ids[:, :-1], training=False)[1] if use_cache and context_length > 1 else None
+    past = fwd(ids[:, :-1], None)[1] if use_cache and context_length > 1 else None
     times = []
     for _ in range(max(1, int(repeats)) + 1):  # one extra, untimed warm-up run
         start = time.perf_counter()
-        if use_cache:
-            logits = model.forward(ids[:, -1:], past=past, training=False)[0]
-        else:
-            logits = model(ids, training=False)
+        logits = fwd(ids[:, -1:], past)[0] if use_cache else fwd(ids, None)[0]
         keras.ops.convert_to_numpy(logits[:, -1, :])
         times.append(time.perf_counter() - start)
     return 1000.0 * float(np.median(times[1:]))

@@ -312,8 +312,8 @@ class LMRecipe:
     clipped at ``clipnorm``. One step = ``batch_size`` windows of ``context_length`` tokens.
     """
 
-    steps: int = 600
-    warmup_steps: int = 60
+    steps: int = 400
+    warmup_steps: int = 40
     batch_size: int = 32
     peak_learning_rate: float = 2e-3
     final_fraction: float = 0.1
