@@ -1,5 +1,10 @@
 """course_lib.gpt (generated from chapter 15): sizes, parameter count, keras-hub equivalence, KV cache, save/load."""
 
+import importlib.util
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -138,3 +143,29 @@ def test_a_few_training_steps_lower_the_loss():
     first = float(m.evaluate(ids[:, :-1], ids[:, 1:], verbose=0))
     m.fit(ids[:, :-1], ids[:, 1:], epochs=30, verbose=0)
     assert float(m.evaluate(ids[:, :-1], ids[:, 1:], verbose=0)) < 0.5 * first
+
+
+def test_runs_on_the_jax_backend():
+    """The model code uses keras.layers/keras.ops only: on KERAS_BACKEND=jax it trains, caches and reloads.
+    jax is not in requirements.txt (the course runs on TensorFlow), so this runs where jax is installed."""
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed")
+    code = """
+import numpy as np, keras
+from course_lib.gpt import GPTConfig, build_gpt
+assert keras.backend.backend() == "jax"
+m = build_gpt(GPTConfig(vocab_size=50, context_length=16, d_model=8, n_layers=2, n_heads=2), seed=0)
+ids = np.random.default_rng(0).integers(0, 50, (2, 10)).astype("int32")
+full = keras.ops.convert_to_numpy(m(ids))
+logits, cache = m.forward(ids[:, :6])
+parts = [keras.ops.convert_to_numpy(logits)]
+for t in range(6, 10):
+    logits, cache = m.forward(ids[:, t:t + 1], past=cache)
+    parts.append(keras.ops.convert_to_numpy(logits))
+assert np.abs(np.concatenate(parts, 1) - full).max() < 1e-5
+m.compile(optimizer="adamw", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+m.fit(ids[:, :-1], ids[:, 1:], epochs=1, verbose=0)
+"""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
