@@ -19,7 +19,7 @@ help:
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
 	@echo "make book    - static HTML book of all chapters in dist/book/"
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/"
-	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
+	@echo "make bench  - train chapters 06-08 and 15 main models in full mode; table vs bars and the Keras references"
 
 venv: $(STAMP)
 
