@@ -300,6 +300,24 @@ def gpt(cfg: Config) -> list[Row]:
     ]
 
 
+@bench("gpt_seeds")
+def gpt_seeds(cfg: Config) -> list[Row]:
+    """Chapter 15's GPT against chapter 08's character model on the held-out plays, 3 seeds each."""
+    import ch15
+
+    r = ch15.bench_gpt_vs_char(seeds=(0, 1) if cfg.smoke else (0, 1, 2), smoke=cfg.smoke)
+    gap = r["char"]["mean"] - r["gpt"]["mean"]
+    spread = r["char"]["sd"] + r["gpt"]["sd"]
+    n = len(r["seeds"])
+    return [
+        Row("08", "Shakespeare val plays", f"ch08 char model, {n} seeds (mean; sd {r['char']['sd']:.4f})", cfg.epochs(6),
+            r["char"]["seconds"], "val. bits/byte", r["char"]["mean"]),
+        Row("15", "Shakespeare val plays", f"GPT, {n} seeds (mean; sd {r['gpt']['sd']:.4f})", 1,
+            r["gpt"]["seconds"], "val. bits/byte", r["gpt"]["mean"],
+            _verdict(gap > spread, f"char - GPT = {gap:.3f} > sd sum {spread:.3f}")),
+    ]
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 

@@ -148,5 +148,71 @@ def bench_gpt_vs_reference(smoke: bool = False, seed: int = 0) -> dict[str, Any]
             "time_to_ref": to_ref, "ratio": to_ref / ref_seconds}
 
 
+def char_lm_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
+    """Chapter 08's character model and recipe (its layers from benchmarks/ch08.py; 6 x 125 steps of 32 x 128
+    characters, Adam, 100 warm-up steps to 3e-3, cosine decay, clipnorm 1) trained on the training plays and
+    scored on every character of the validation plays, as chapter 15 section 5 does."""
+    from ch08 import _ch08_layers
+
+    block, embedding = _ch08_layers()
+    train_text = corpus.split_text("train")[: 200_000 if smoke else None]
+    val_text = corpus.split_text("val")[: 5_000 if smoke else None]
+    chars = sorted(set(corpus.split_text("train")))
+    index = {ch: i for i, ch in enumerate(chars)}
+    train_ids = np.array([index[ch] for ch in train_text], dtype=np.int32)
+    val_ids = np.array([index[ch] for ch in val_text], dtype=np.int32)
+    epochs, steps = (1, 4) if smoke else (6, 125)
+    warmup = min(100, epochs * steps // 5)
+    keras.utils.set_random_seed(seed)
+    tokens = keras.Input(shape=(None,), dtype="int32")
+    x = embedding(len(chars), 128, 128, sinusoidal=True)(tokens)
+    for _ in range(2):
+        x = block(128, 4, 512, dropout=0.0, norm_first=True, activation="gelu")(x, causal=True)
+    x = keras.layers.LayerNormalization(epsilon=1e-6)(x)
+    model = keras.Model(tokens, keras.layers.Dense(len(chars))(x))
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=epochs * steps - warmup, alpha=0.1,
+                                                      warmup_target=3e-3, warmup_steps=warmup)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    start = time.perf_counter()
+    model.fit(token_windows(train_ids, 128, 32, shuffle=True, seed=seed, repeat=True), epochs=epochs,
+              steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - start
+    nats, _ = total_nll(model, val_ids, 128)
+    return {"seconds": seconds, "bpb": tokenizer.bits_per_byte(nats, len(val_text.encode("utf-8")) - 1)}
+
+
+def gpt_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
+    """The chapter's GPT and recipe (seeded init and data order), scored on every token of the validation plays."""
+    tok = tokenizer.course_tokenizer(SHAKESPEARE_GPT.vocab_size)
+    train_text = corpus.split_text("train")[: 200_000 if smoke else None]
+    val_text = corpus.split_text("val")[: 5_000 if smoke else None]
+    train_ids = np.array(tok.encode(train_text).ids, dtype=np.int32)
+    val_ids = np.array(tok.encode(val_text).ids, dtype=np.int32)
+    recipe = LMRecipe(steps=4, warmup_steps=1) if smoke else LMRecipe()
+    gpt = build_gpt(SHAKESPEARE_GPT, seed=seed)
+    gpt.compile(optimizer=recipe.optimizer(), loss=lm_loss())
+    start = time.perf_counter()
+    gpt.fit(token_windows(train_ids, SHAKESPEARE_GPT.context_length, recipe.batch_size, shuffle=True, seed=seed,
+                          repeat=True), epochs=1, steps_per_epoch=recipe.steps, verbose=0)
+    seconds = time.perf_counter() - start
+    nats, _ = total_nll(gpt, val_ids, SHAKESPEARE_GPT.context_length)
+    scored = len(val_text.encode("utf-8")) - len(tok.decode([int(val_ids[0])]).encode("utf-8"))
+    return {"seconds": seconds, "bpb": tokenizer.bits_per_byte(nats, scored)}
+
+
+def bench_gpt_vs_char(seeds: tuple[int, ...] = (0, 1, 2), smoke: bool = False) -> dict[str, Any]:
+    """Chapter 15's claim, over seeds: the GPT's validation bits per byte against chapter 08's character model
+    (each with its own chapter's recipe; same seeds for init and data order). Mean and sample sd per model."""
+    runs = {"gpt": [gpt_on_plays(s, smoke) for s in seeds], "char": [char_lm_on_plays(s, smoke) for s in seeds]}
+    out: dict[str, Any] = {"seeds": list(seeds)}
+    for name, rs in runs.items():
+        bpb = np.array([r["bpb"] for r in rs])
+        out[name] = {"bpb": bpb.tolist(), "mean": float(bpb.mean()), "sd": float(bpb.std(ddof=1)) if len(bpb) > 1
+                     else 0.0, "seconds": float(np.mean([r["seconds"] for r in rs]))}
+    return out
+
+
 if __name__ == "__main__":
     print(bench_gpt_vs_reference())
+    print(bench_gpt_vs_char())

@@ -41,7 +41,7 @@ def test_every_bench_runs_in_smoke_mode():
     for name in bench.BENCHES:
         assert f"[bench] {name} done" in out.stdout
     for text in ("Simple MNIST convnet", "fashion_cnn", "LSTM(32)", "Transformer encoder", "char Transformer LM",
-                 "miniature GPT", "SHAKESPEARE_GPT"):
+                 "miniature GPT", "SHAKESPEARE_GPT", "ch08 char model, 2 seeds"):
         assert text in out.stdout
 
 
