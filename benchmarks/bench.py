@@ -310,8 +310,8 @@ def gpt_seeds(cfg: Config) -> list[Row]:
     spread = r["char"]["sd"] + r["gpt"]["sd"]
     n = len(r["seeds"])
     return [
-        Row("08", "Shakespeare val plays", f"ch08 char model, {n} seeds (mean; sd {r['char']['sd']:.4f})", cfg.epochs(6),
-            r["char"]["seconds"], "val. bits/byte", r["char"]["mean"]),
+        Row("08", "Shakespeare val plays", f"ch08 char model, {n} seeds (mean; sd {r['char']['sd']:.4f})",
+            cfg.epochs(6), r["char"]["seconds"], "val. bits/byte", r["char"]["mean"]),
         Row("15", "Shakespeare val plays", f"GPT, {n} seeds (mean; sd {r['gpt']['sd']:.4f})", 1,
             r["gpt"]["seconds"], "val. bits/byte", r["gpt"]["mean"],
             _verdict(gap > spread, f"char - GPT = {gap:.3f} > sd sum {spread:.3f}")),
