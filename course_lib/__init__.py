@@ -7,6 +7,9 @@ One module per concern, each shaped like the chapters that use it:
 - :mod:`course_lib.data` — real datasets, bundled and checksum-verified, or online on request.
 - :mod:`course_lib.plots` — training curves, image grids, confusion matrices.
 - :mod:`course_lib.checks` — self-checks for the exercises.
+- :mod:`course_lib.corpus` — the bundled Shakespeare as 42 works and the fixed split by play (Part III).
+- :mod:`course_lib.tokenizer` — the course's byte-level BPE tokenizer (Hugging Face ``tokenizers``), bits per byte.
+- :mod:`course_lib.bpe` — byte-level BPE from scratch, generated from chapter 14.
 
 Modules import TensorFlow lazily where they can, so ``import course_lib`` is cheap.
 """

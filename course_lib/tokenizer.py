@@ -99,13 +99,20 @@ def encode_split(split: str, vocab_size: int = 2048) -> np.ndarray:
     """Token ids (``int32``, shape ``(n_tokens,)``) of ``corpus.split_text(split)`` with the course tokenizer.
 
     Each work is encoded on its own and the ids are concatenated, with no separator, so
-    ``course_tokenizer(vocab_size).decode(ids)`` gives back ``split_text(split)`` exactly.
+    ``course_tokenizer(vocab_size).decode(ids)`` gives back ``split_text(split)`` exactly. Computed once
+    per process and ``(split, vocab_size)``; each call returns a fresh copy.
 
     Raises:
         ValueError: ``split`` is not "train", "val" or "test"; bad ``vocab_size`` as :func:`train_bpe`.
     """
     if split not in corpus.SPLITS:
         raise ValueError(f"split must be one of {corpus.SPLITS}, got {split!r}")
+    course_tokenizer(vocab_size)  # validates vocab_size
+    return _encode_split(split, int(vocab_size)).copy()
+
+
+@lru_cache(maxsize=16)
+def _encode_split(split: str, vocab_size: int) -> np.ndarray:
     tok = course_tokenizer(vocab_size)
     works = corpus.shakespeare_plays()
     encodings = tok.encode_batch([works[t] for t in corpus.play_split()[split]])

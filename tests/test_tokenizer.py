@@ -104,3 +104,12 @@ def test_bits_per_byte_formula_and_errors():
         tokenizer.bits_per_byte(1.0, 10.0)
     with pytest.raises(TypeError, match="total_nll_nats"):
         tokenizer.bits_per_byte("1.0", 10)
+
+
+def test_encode_split_is_cached_but_returns_copies():
+    a = tokenizer.encode_split("test")
+    a[:] = 0
+    b = tokenizer.encode_split("test")
+    assert b.min() >= 1 and not np.shares_memory(a, b)
+    with pytest.raises(ValueError, match="vocab_size"):
+        tokenizer.encode_split("test", vocab_size=10)
