@@ -12,13 +12,16 @@ import pytest
 from course_lib import sizing
 from course_lib.gpt import (
     GPT,
+    SHAKESPEARE_GPT,
     CausalSelfAttention,
     GPTConfig,
+    LMRecipe,
     TransformerBlock,
     build_gpt,
     causal_attention,
     gpt2_backbone_kwargs,
     gpt2_backbone_weights,
+    lm_loss,
 )
 
 SMALL = GPTConfig(vocab_size=97, context_length=24, d_model=16, n_layers=2, n_heads=4)
@@ -169,3 +172,25 @@ m.fit(ids[:, :-1], ids[:, 1:], epochs=1, verbose=0)
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_lm_recipe_schedule_optimizer_and_errors():
+    recipe = LMRecipe(steps=100, warmup_steps=10, peak_learning_rate=1e-3)
+    lr = recipe.schedule()
+    assert float(lr(0)) == 0.0
+    assert abs(float(lr(10)) - 1e-3) < 1e-9  # the peak, at the end of the warm-up
+    assert abs(float(lr(5)) - 5e-4) < 1e-9  # linear warm-up
+    assert abs(float(lr(100)) - 1e-4) < 1e-9  # cosine down to final_fraction = 0.1 of the peak
+    assert float(lr(55)) < float(lr(30))
+    opt = recipe.optimizer()
+    assert isinstance(opt, keras.optimizers.AdamW) and opt.weight_decay == 0.1 and opt.clipnorm == 1.0
+    with pytest.raises(ValueError, match="warmup_steps"):
+        LMRecipe(steps=10, warmup_steps=10)
+    with pytest.raises(TypeError, match="batch_size"):
+        LMRecipe(batch_size=3.5)
+    assert SHAKESPEARE_GPT.vocab_size == 2048 and build_gpt(SHAKESPEARE_GPT).count_params() == 1_071_872
+
+
+def test_lm_loss_is_mean_next_token_cross_entropy_in_nats():
+    logits = np.zeros((2, 3, 4), "float32")  # uniform over 4 tokens: ln 4 nats per token
+    assert abs(float(lm_loss()(np.zeros((2, 3), "int32"), logits)) - np.log(4)) < 1e-6
