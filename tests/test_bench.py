@@ -35,7 +35,7 @@ def test_smoke_config_shrinks_runs():
 
 
 def test_every_bench_runs_in_smoke_mode():
-    out = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=600,
+    out = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=1200,
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     for name in bench.BENCHES:
