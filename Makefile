@@ -20,7 +20,7 @@ help:
 	@echo "make book    - the book (Sphinx + MyST-NB, stored outputs, offline math and search) in dist/book/"
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/ (open offline)"
 	@echo "make test-colab - every chapter from its first cell in a venv with Colab's package versions"
-	@echo "make bench  - train chapters 06-08 main models in full mode; table vs bars and the Keras MNIST reference"
+	@echo "make bench  - train chapters 06-08 and 15 main models in full mode; table vs bars and the Keras references"
 	@echo "make bench-serve - model server under load (200 connections): p50/p99 latency, requests/s, batching on/off"
 
 venv: $(STAMP)

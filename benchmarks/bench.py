@@ -276,6 +276,48 @@ def charlm(cfg: Config) -> list[Row]:
                 _verdict(r["value"] < 4.68, "unigram model: 4.68 bits/char"))]
 
 
+# --- chapter 15: a GPT from scratch (code in benchmarks/ch15.py) -------------------------------------
+
+
+@bench("gpt")
+def gpt(cfg: Config) -> list[Row]:
+    """Chapter 15's GPT against the Keras example "Text generation with a miniature GPT", same tokens."""
+    import ch15
+
+    r = ch15.bench_gpt_vs_reference(smoke=cfg.smoke)
+    ref, ours = r["ref"], r["gpt"]
+    data = f"Shakespeare BPE ({r['train_tokens']:,} train tokens; val plays)"
+    peak = f"peak {r['peak_flops'] / 1e9:.0f} GFLOP/s"
+    return [
+        Row("15", data, f"Keras 'miniature GPT' (reference, {ref['params']:,} params)", 1, ref["seconds"],
+            "val. bits/byte", ref["bpb"],
+            f"{ref['tokens_per_s']:,.0f} tokens/s, MFU {ref['mfu']:.1%} ({peak})"),
+        Row("15", data, f"course_lib.gpt SHAKESPEARE_GPT ({ours['params']:,} params)", ours["epochs"],
+            ours["seconds"], "val. bits/byte", ours["bpb"],
+            f"{ours['tokens_per_s']:,.0f} tokens/s, MFU {ours['mfu']:.1%}"),
+        Row("15", data, "GPT vs reference", ours["epochs"], r["time_to_ref"], "time to ref. bits/byte / ref. time",
+            r["ratio"], _verdict(bool(np.isfinite(r["ratio"])) and r["ratio"] <= 1.0, "bar <= 1.0")),
+    ]
+
+
+@bench("gpt_seeds")
+def gpt_seeds(cfg: Config) -> list[Row]:
+    """Chapter 15's GPT against chapter 08's character model on the held-out plays, 3 seeds each."""
+    import ch15
+
+    r = ch15.bench_gpt_vs_char(seeds=(0, 1) if cfg.smoke else (0, 1, 2), smoke=cfg.smoke)
+    gap = r["char"]["mean"] - r["gpt"]["mean"]
+    spread = r["char"]["sd"] + r["gpt"]["sd"]
+    n = len(r["seeds"])
+    return [
+        Row("08", "Shakespeare val plays", f"ch08 char model, {n} seeds (mean; sd {r['char']['sd']:.4f})",
+            cfg.epochs(6), r["char"]["seconds"], "val. bits/byte", r["char"]["mean"]),
+        Row("15", "Shakespeare val plays", f"GPT, {n} seeds (mean; sd {r['gpt']['sd']:.4f})", 1,
+            r["gpt"]["seconds"], "val. bits/byte", r["gpt"]["mean"],
+            _verdict(gap > spread, f"char - GPT = {gap:.3f} > sd sum {spread:.3f}")),
+    ]
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 

@@ -11,6 +11,9 @@ One module per concern, each shaped like the chapters that use it:
 - :mod:`course_lib.corpus` — the bundled Shakespeare as 42 works and the fixed split by play (Part III).
 - :mod:`course_lib.tokenizer` — the course's byte-level BPE tokenizer (Hugging Face ``tokenizers``), bits per byte.
 - :mod:`course_lib.bpe` — byte-level BPE from scratch, generated from chapter 14.
+- :mod:`course_lib.gpt` — GPT-2's architecture in Keras 3 and the training recipe, generated from chapter 15.
+- :mod:`course_lib.lm_data` — token windows (``tf.data``) and held-out scoring, generated from chapter 15.
+- :mod:`course_lib.decoding` — greedy/temperature/top-k/top-p decoding and the KV cache, generated from chapter 15.
 
 Modules import TensorFlow lazily where they can, so ``import course_lib`` is cheap.
 """

@@ -35,12 +35,13 @@ def test_smoke_config_shrinks_runs():
 
 
 def test_every_bench_runs_in_smoke_mode():
-    out = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=600,
+    out = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=1200,
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     for name in bench.BENCHES:
         assert f"[bench] {name} done" in out.stdout
-    for text in ("Simple MNIST convnet", "fashion_cnn", "LSTM(32)", "Transformer encoder", "char Transformer LM"):
+    for text in ("Simple MNIST convnet", "fashion_cnn", "LSTM(32)", "Transformer encoder", "char Transformer LM",
+                 "miniature GPT", "SHAKESPEARE_GPT", "ch08 char model, 2 seeds"):
         assert text in out.stdout
 
 
@@ -52,3 +53,14 @@ def test_importing_bench_leaves_the_environment_alone():
     result = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_gpt_bench_smoke_returns_consistent_figures():
+    import ch15
+
+    r = ch15.bench_gpt_vs_reference(smoke=True)
+    for key in ("ref", "gpt"):
+        assert r[key]["seconds"] > 0 and r[key]["tokens_per_s"] > 0 and 0 < r[key]["mfu"] < 1
+        assert 0 < r[key]["bpb"] < 12  # 11 bits per byte = a uniform guess over 2,048 tokens of ~2.7 bytes
+    assert len(r["gpt"]["curve"]) == r["gpt"]["epochs"] and r["gpt"]["curve"][-1] == r["gpt"]["bpb"]
+    assert r["gpt"]["params"] == 1_071_872

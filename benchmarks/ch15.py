@@ -1,0 +1,223 @@
+"""Chapter 15 benchmark (a GPT from scratch), registered in benchmarks/bench.py as ``gpt``.
+
+The course GPT (``course_lib.gpt.SHAKESPEARE_GPT`` trained with ``LMRecipe()``, as in the chapter) against
+the Keras example "Text generation with a miniature GPT" (A. Nandan, 2020,
+https://keras.io/examples/generative/text_generation_with_miniature_gpt/), rewritten here in Keras 3 as the
+reference: one post-LN Transformer block (embed_dim 256, 2 heads, feed-forward 256, ReLU, dropout 0.1),
+learned positions, an untied output layer, Adam at Keras' default 1e-3, batch 32, windows of 100 tokens.
+Both train on the same course-tokenizer ids of the training plays, for the same number of tokens, on the same
+machine in the same run, and are scored on every token of the validation plays in bits per byte.
+Nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import keras
+import numpy as np
+
+from course_lib import corpus, tokenizer
+from course_lib.gpt import SHAKESPEARE_GPT, LMRecipe, build_gpt, lm_loss
+from course_lib.lm_data import token_windows, total_nll
+
+
+class _RefBlock(keras.layers.Layer):
+    """The example's TransformerBlock: post-LN, causal self-attention, ReLU feed-forward, dropout."""
+
+    def __init__(self, embed_dim: int, num_heads: int, ff_dim: int, rate: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.att = keras.layers.MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads)
+        self.ffn = keras.Sequential([keras.layers.Dense(ff_dim, activation="relu"), keras.layers.Dense(embed_dim)])
+        self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.dropout1 = keras.layers.Dropout(rate)
+        self.dropout2 = keras.layers.Dropout(rate)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        attention_output = self.dropout1(self.att(inputs, inputs, use_causal_mask=True), training=training)
+        out1 = self.layernorm1(inputs + attention_output)
+        return self.layernorm2(out1 + self.dropout2(self.ffn(out1), training=training))
+
+
+class _RefEmbedding(keras.layers.Layer):
+    """The example's TokenAndPositionEmbedding (learned positions)."""
+
+    def __init__(self, maxlen: int, vocab_size: int, embed_dim: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.token_emb = keras.layers.Embedding(vocab_size, embed_dim)
+        self.pos_emb = keras.layers.Embedding(maxlen, embed_dim)
+
+    def call(self, x: Any) -> Any:
+        return self.token_emb(x) + self.pos_emb(keras.ops.arange(keras.ops.shape(x)[-1]))
+
+
+def reference_miniature_gpt(vocab_size: int, maxlen: int = 100, embed_dim: int = 256, num_heads: int = 2,
+                            feed_forward_dim: int = 256) -> keras.Model:
+    """The keras.io miniature GPT's model (its sizes; our vocabulary), compiled as in the example ("adam")."""
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = _RefEmbedding(maxlen, vocab_size, embed_dim)(inputs)
+    x = _RefBlock(embed_dim, num_heads, feed_forward_dim)(x)
+    model = keras.Model(inputs, keras.layers.Dense(vocab_size)(x), name="miniature_gpt")
+    model.compile("adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def peak_matmul_flops(n: int = 2048, repeats: int = 8) -> float:
+    """Best FLOP/s of an n x n float32 matrix product (2n³ FLOPs), measured now (as in the chapter)."""
+    a, b = keras.random.normal((n, n), seed=0), keras.random.normal((n, n), seed=1)
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0])
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0])
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+class _Checkpoints(keras.callbacks.Callback):
+    """Training seconds per epoch (validation excluded) and, untimed, the validation bits per byte after each."""
+
+    def __init__(self, score: Any) -> None:
+        super().__init__()
+        self.score, self.seconds, self.bpb, self._spent = score, [], [], 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self._spent += time.perf_counter() - self._start
+        self.seconds.append(self._spent)
+        self.bpb.append(self.score(self.model))
+
+
+def bench_gpt_vs_reference(smoke: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Train the reference and the course GPT on the same tokens; return times, bits per byte, tokens/s, MFU.
+
+    ``smoke``: a few steps on a slice of the data (tests the plumbing, not the speed).
+    """
+    tok = tokenizer.course_tokenizer(SHAKESPEARE_GPT.vocab_size)
+    train_text = corpus.split_text("train")[: 200_000 if smoke else None]
+    val_text = corpus.split_text("val")[: 5_000 if smoke else None]
+    train_ids = np.array(tok.encode(train_text).ids, dtype=np.int32)
+    val_ids = np.array(tok.encode(val_text).ids, dtype=np.int32)
+    scored_bytes = len(val_text.encode("utf-8")) - len(tok.decode([int(val_ids[0])]).encode("utf-8"))
+
+    def score(model: Any, context: int) -> float:
+        return tokenizer.bits_per_byte(total_nll(model, val_ids, context)[0], scored_bytes)
+
+    recipe = LMRecipe(steps=8, warmup_steps=2) if smoke else LMRecipe()
+    epochs = 2 if smoke else 8
+    ctx = SHAKESPEARE_GPT.context_length
+    budget_tokens = recipe.steps * recipe.batch_size * ctx
+    n_peak = 512 if smoke else 2048
+    peaks = [peak_matmul_flops(n_peak)]  # measured again after each training; the best is the peak (other jobs
+    # on a shared machine lower single measurements, and an underestimated peak inflates MFU)
+
+    # 1. The reference: same tokens, same token budget, its own window (100) and batch (32), Adam 1e-3.
+    ref_len, ref_batch = 100, 32
+    ref_steps = budget_tokens // (ref_len * ref_batch)
+    keras.utils.set_random_seed(seed)
+    ref = reference_miniature_gpt(SHAKESPEARE_GPT.vocab_size, maxlen=ref_len)
+    ref_clock = _Checkpoints(lambda m: score(m, ref_len))
+    ref.fit(token_windows(train_ids, ref_len, ref_batch, shuffle=True, seed=seed, repeat=True), epochs=1,
+            steps_per_epoch=ref_steps, callbacks=[ref_clock], verbose=0)
+    ref_seconds, ref_bpb = ref_clock.seconds[-1], ref_clock.bpb[-1]
+    peaks.append(peak_matmul_flops(n_peak))
+
+    # 2. Ours: the chapter's model and recipe, scored after each of 8 equal slices of training.
+    keras.utils.set_random_seed(seed)
+    gpt = build_gpt(SHAKESPEARE_GPT, seed=seed)
+    gpt.compile(optimizer=recipe.optimizer(), loss=lm_loss())
+    clock = _Checkpoints(lambda m: score(m, ctx))
+    gpt.fit(token_windows(train_ids, ctx, recipe.batch_size, shuffle=True, seed=seed, repeat=True), epochs=epochs,
+            steps_per_epoch=recipe.steps // epochs, callbacks=[clock], verbose=0)
+    peaks.append(peak_matmul_flops(n_peak))
+    peak = max(peaks)
+    reached = [s for s, b in zip(clock.seconds, clock.bpb, strict=True) if b <= ref_bpb]
+    to_ref = reached[0] if reached else float("nan")
+
+    def rates(model: Any, tokens: int, seconds: float) -> tuple[float, float]:
+        per_s = tokens / seconds
+        return per_s, 6 * model.count_params() * per_s / peak
+
+    ref_tps, ref_mfu = rates(ref, ref_steps * ref_len * ref_batch, ref_seconds)
+    tps, mfu = rates(gpt, (recipe.steps // epochs) * epochs * recipe.batch_size * ctx, clock.seconds[-1])
+    return {"peak_flops": peak, "train_tokens": len(train_ids), "val_tokens": len(val_ids),
+            "ref": {"params": ref.count_params(), "steps": ref_steps, "seconds": ref_seconds, "bpb": ref_bpb,
+                    "tokens_per_s": ref_tps, "mfu": ref_mfu},
+            "gpt": {"params": gpt.count_params(), "steps": recipe.steps, "epochs": epochs,
+                    "seconds": clock.seconds[-1], "bpb": clock.bpb[-1], "curve": clock.bpb,
+                    "tokens_per_s": tps, "mfu": mfu},
+            "time_to_ref": to_ref, "ratio": to_ref / ref_seconds}
+
+
+def char_lm_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
+    """Chapter 08's character model and recipe (its layers from benchmarks/ch08.py; 6 x 125 steps of 32 x 128
+    characters, Adam, 100 warm-up steps to 3e-3, cosine decay, clipnorm 1) trained on the training plays and
+    scored on every character of the validation plays, as chapter 15 section 5 does."""
+    from ch08 import _ch08_layers
+
+    block, embedding = _ch08_layers()
+    train_text = corpus.split_text("train")[: 200_000 if smoke else None]
+    val_text = corpus.split_text("val")[: 5_000 if smoke else None]
+    chars = sorted(set(corpus.split_text("train")))
+    index = {ch: i for i, ch in enumerate(chars)}
+    train_ids = np.array([index[ch] for ch in train_text], dtype=np.int32)
+    val_ids = np.array([index[ch] for ch in val_text], dtype=np.int32)
+    epochs, steps = (1, 4) if smoke else (6, 125)
+    warmup = min(100, epochs * steps // 5)
+    keras.utils.set_random_seed(seed)
+    tokens = keras.Input(shape=(None,), dtype="int32")
+    x = embedding(len(chars), 128, 128, sinusoidal=True)(tokens)
+    for _ in range(2):
+        x = block(128, 4, 512, dropout=0.0, norm_first=True, activation="gelu")(x, causal=True)
+    x = keras.layers.LayerNormalization(epsilon=1e-6)(x)
+    model = keras.Model(tokens, keras.layers.Dense(len(chars))(x))
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=epochs * steps - warmup, alpha=0.1,
+                                                      warmup_target=3e-3, warmup_steps=warmup)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    start = time.perf_counter()
+    model.fit(token_windows(train_ids, 128, 32, shuffle=True, seed=seed, repeat=True), epochs=epochs,
+              steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - start
+    nats, _ = total_nll(model, val_ids, 128)
+    return {"seconds": seconds, "bpb": tokenizer.bits_per_byte(nats, len(val_text.encode("utf-8")) - 1)}
+
+
+def gpt_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
+    """The chapter's GPT and recipe (seeded init and data order), scored on every token of the validation plays."""
+    tok = tokenizer.course_tokenizer(SHAKESPEARE_GPT.vocab_size)
+    train_text = corpus.split_text("train")[: 200_000 if smoke else None]
+    val_text = corpus.split_text("val")[: 5_000 if smoke else None]
+    train_ids = np.array(tok.encode(train_text).ids, dtype=np.int32)
+    val_ids = np.array(tok.encode(val_text).ids, dtype=np.int32)
+    recipe = LMRecipe(steps=4, warmup_steps=1) if smoke else LMRecipe()
+    gpt = build_gpt(SHAKESPEARE_GPT, seed=seed)
+    gpt.compile(optimizer=recipe.optimizer(), loss=lm_loss())
+    start = time.perf_counter()
+    gpt.fit(token_windows(train_ids, SHAKESPEARE_GPT.context_length, recipe.batch_size, shuffle=True, seed=seed,
+                          repeat=True), epochs=1, steps_per_epoch=recipe.steps, verbose=0)
+    seconds = time.perf_counter() - start
+    nats, _ = total_nll(gpt, val_ids, SHAKESPEARE_GPT.context_length)
+    scored = len(val_text.encode("utf-8")) - len(tok.decode([int(val_ids[0])]).encode("utf-8"))
+    return {"seconds": seconds, "bpb": tokenizer.bits_per_byte(nats, scored)}
+
+
+def bench_gpt_vs_char(seeds: tuple[int, ...] = (0, 1, 2), smoke: bool = False) -> dict[str, Any]:
+    """Chapter 15's claim, over seeds: the GPT's validation bits per byte against chapter 08's character model
+    (each with its own chapter's recipe; same seeds for init and data order). Mean and sample sd per model."""
+    runs = {"gpt": [gpt_on_plays(s, smoke) for s in seeds], "char": [char_lm_on_plays(s, smoke) for s in seeds]}
+    out: dict[str, Any] = {"seeds": list(seeds)}
+    for name, rs in runs.items():
+        bpb = np.array([r["bpb"] for r in rs])
+        out[name] = {"bpb": bpb.tolist(), "mean": float(bpb.mean()), "sd": float(bpb.std(ddof=1)) if len(bpb) > 1
+                     else 0.0, "seconds": float(np.mean([r["seconds"] for r in rs]))}
+    return out
+
+
+if __name__ == "__main__":
+    print(bench_gpt_vs_reference())
+    print(bench_gpt_vs_char())
