@@ -56,7 +56,10 @@ def _fix(name: str) -> str:
 
     Git's ``core.autocrlf=true`` (Git for Windows' default) rewrites text files at checkout; the course's
     ``.gitattributes`` turns that off for ``datasets/``, and ``-c core.autocrlf=false`` makes the restore
-    byte-exact even in a clone made before it (``git checkout -- <path>`` rewrites the file unconditionally).
+    byte-exact even in a clone made before it. A plain ``git checkout -- <path>`` is not enough there: git
+    skips a file whose size and time still match its index entry (the CRLF copy it wrote itself), so the
+    fix first drops the index entry (``rm --cached``, the work tree untouched), then checks the file out
+    of ``HEAD`` afresh.
     """
     folder = data_dir()
     if _elsewhere():
@@ -67,7 +70,9 @@ def _fix(name: str) -> str:
         return (f"Fix: {folder} is not in a git checkout: replace datasets/{name} with the file from a fresh "
                 "`git clone` of the course.")
     rel = (folder.resolve() / name).relative_to(root).as_posix()
-    return f'Fix: restore it with `git -C "{root}" -c core.autocrlf=false checkout -- {rel}`.'
+    git = f'git -C "{root}"'
+    return (f"Fix: restore it with `{git} rm -q -f --cached --ignore-unmatch -- {rel} && "
+            f"{git} -c core.autocrlf=false checkout HEAD -- {rel}`.")
 
 
 def _env_dir_error(problem: str) -> DatasetError:

@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +239,13 @@ def _crlf_like_an_old_clone(repo: Path) -> None:
     (repo / "datasets" / "co2.csv").unlink()
     _git("checkout", "--", "datasets/co2.csv", cwd=repo)  # the old message's fix: CRLF again
     assert b"\r\n" in (repo / "datasets" / "co2.csv").read_bytes()
+    # As in a real old clone, the CRLF file is older than the index, so git trusts its stat data and a plain
+    # `git checkout -- datasets/co2.csv` skips it (it passed only by luck, within git's "racy" second).
+    old = time.time() - 3600
+    os.utime(repo / "datasets" / "co2.csv", (old, old))
+    _git("update-index", "-q", "--refresh", cwd=repo)
+    _git("-c", "core.autocrlf=false", "checkout", "--", "datasets/co2.csv", cwd=repo)
+    assert b"\r\n" in (repo / "datasets" / "co2.csv").read_bytes(), "git rewrote a stat-clean file after all"
 
 
 def _manifest_line(repo: Path, name: str, edit) -> None:
