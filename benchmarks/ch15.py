@@ -154,12 +154,12 @@ def bench_gpt_vs_reference(smoke: bool = False, seed: int = 0) -> dict[str, Any]
 
 
 def char_lm_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
-    """Chapter 08's character model and recipe (its layers from benchmarks/ch08.py; 6 x 125 steps of 32 x 128
-    characters, Adam, 100 warm-up steps to 3e-3, cosine decay, clipnorm 1) trained on the training plays and
-    scored on every character of the validation plays, as chapter 15 section 5 does."""
-    from ch08 import _ch08_layers
+    """Chapter 08's character model (``course_lib.transformer.build_char_lm``, generated from chapter 08's cells)
+    and recipe (6 x 125 steps of 32 x 128 characters, Adam, 100 warm-up steps to 3e-3, cosine decay,
+    clipnorm 1), trained on the training plays and scored on every character of the validation plays, as
+    chapter 15 section 5 does."""
+    from course_lib.transformer import build_char_lm
 
-    block, embedding = _ch08_layers()
     train_text = corpus.split_text("train")[: 200_000 if smoke else None]
     val_text = corpus.split_text("val")[: 5_000 if smoke else None]
     chars = sorted(set(corpus.split_text("train")))
@@ -169,12 +169,7 @@ def char_lm_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
     epochs, steps = (1, 4) if smoke else (6, 125)
     warmup = min(100, epochs * steps // 5)
     keras.utils.set_random_seed(seed)
-    tokens = keras.Input(shape=(None,), dtype="int32")
-    x = embedding(len(chars), 128, 128, sinusoidal=True)(tokens)
-    for _ in range(2):
-        x = block(128, 4, 512, dropout=0.0, norm_first=True, activation="gelu")(x, causal=True)
-    x = keras.layers.LayerNormalization(epsilon=1e-6)(x)
-    model = keras.Model(tokens, keras.layers.Dense(len(chars))(x))
+    model = build_char_lm(len(chars), 128)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=epochs * steps - warmup, alpha=0.1,
                                                       warmup_target=3e-3, warmup_steps=warmup)
     model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
