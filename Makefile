@@ -29,7 +29,8 @@ $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import tensorflow, keras, course_lib, nbval, xdist" 2>/dev/null
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps dp-accounting==0.6.0 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import tensorflow, keras, course_lib, nbval, xdist, dp_accounting, hypothesis" 2>/dev/null
 	touch $(STAMP)
 
 # make lab [PORT=8888] [IP=0.0.0.0] [NB=chapters/06_cnn.ipynb]: Jupyter Lab on chapters/ (or opened on one chapter).
