@@ -232,7 +232,9 @@ def _regression(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"{arg} must hold finite numbers (no NaN or inf)")
         out.append(arr.astype(np.float64))
     if out[0].shape != out[1].shape:
-        raise ValueError(f"y_true and y_pred must have the same shape, got {out[0].shape} and {out[1].shape}")
+        raise ValueError(f"y_true and y_pred must have the same shape, got {out[0].shape} and {out[1].shape} "
+                         "(NumPy would broadcast y_true - y_pred into a table of wrong differences); "
+                         "reshape one to match, e.g. y_pred.reshape(y_true.shape)")
     return out[0], out[1]
 
 
@@ -243,7 +245,13 @@ def mse(y_true: Any, y_pred: Any) -> float:
 
 
 def rmse(y_true: Any, y_pred: Any) -> float:
-    """Root mean squared error ``sqrt(mse)``: in the units of the target, dominated by large errors."""
+    """Root mean squared error ``sqrt(mse)``: in the units of the target, dominated by large errors.
+
+    For multi-output targets ``(n, k)`` this is the square root of the MSE over all ``n * k`` elements, as
+    ``keras.metrics.RootMeanSquaredError`` computes it; ``sklearn.metrics.root_mean_squared_error`` instead
+    averages the ``k`` per-output RMSEs (its ``multioutput="uniform_average"``), a different number when the
+    outputs' errors differ.
+    """
     return math.sqrt(mse(y_true, y_pred))
 
 
