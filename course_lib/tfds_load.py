@@ -25,6 +25,7 @@ model_scale           course_model_scale                (bundled only)
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 from difflib import get_close_matches
@@ -130,11 +131,14 @@ def _prepare_bundled(tfds_name: str, data_dir: Path) -> None:
     builder = tfds.builder(tfds_name, data_dir=os.fspath(data_dir))
     bundled.verify(builder.FILE)  # the course's DatasetError (with its fix) for a missing or corrupt file
     want = bundled.manifest()[builder.FILE]["sha256"]
-    if builder.is_prepared() and builder.info.metadata.get("sha256") == want:
-        return
-    mode = tfds.download.GenerateMode.FORCE_REDOWNLOAD if builder.is_prepared() else None
-    config = tfds.download.DownloadConfig(download_mode=mode) if mode else None
-    builder.download_and_prepare(download_config=config)
+    if builder.is_prepared():
+        if builder.info.metadata.get("sha256") == want:
+            return
+        # Prepared from an older release of the file: drop it, and build afresh (a new builder, whose
+        # DatasetInfo comes from the code and the current MANIFEST, not from the stale folder).
+        shutil.rmtree(os.fspath(builder.data_path))
+        builder = tfds.builder(tfds_name, data_dir=os.fspath(data_dir))
+    builder.download_and_prepare()
 
 
 def load_tfds(
