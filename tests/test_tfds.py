@@ -190,7 +190,7 @@ def test_online_without_network_fails_fast_with_a_fix_that_works(prepared, monke
         load_tfds("fashion_mnist", split="train[:80%]", source="online", data_dir=folder)
     assert time.perf_counter() - start < 20
     assert "nothing was downloaded" in str(err.value)
-    assert not (folder / "fashion_mnist").exists() and not (folder / "downloads" / "extracted").exists()
+    assert not (folder / "fashion_mnist").exists()  # TFDS did not start preparing the catalogue dataset
     (fix,) = re.findall(r"`([^`]+)`", str(err.value).split("Fix:", 1)[1])
     ds = eval(fix, {"data": data})  # noqa: S307 - the suggested fix, run as a user would
     assert int(ds.cardinality()) == 12800
