@@ -57,14 +57,14 @@ _MOVIE_TEST_FRACTION, _MOVIE_SEED = 0.2, 0  # the defaults of data.load_movie_re
 
 
 def tfds_dir() -> Path:
-    """Where the course prepares TFDS datasets: ``$COURSE_TFDS_DIR`` if set, else ``tensorflow_datasets/``
+    """Where the course prepares TFDS datasets: ``$COURSE_TFDS_DIR`` if set, else ``tfds_data/``
     beside ``datasets/`` in the course checkout (git-ignored) when that folder can be written, else
     ``<temp dir>/course_tensorflow_datasets`` (a read-only checkout). Created if missing.
 
     A prepared dataset takes about 1.3x its bundled file (MNIST 17 MB as PNG-encoded TFRecords).
     """
     env = os.environ.get("COURSE_TFDS_DIR")
-    candidates = [Path(env)] if env else [bundled.default_data_dir().parent / "tensorflow_datasets"]
+    candidates = [Path(env)] if env else [bundled.default_data_dir().parent / "tfds_data"]
     candidates.append(Path(tempfile.gettempdir()) / "course_tensorflow_datasets")
     for folder in candidates:
         try:

@@ -247,7 +247,7 @@ def test_errors_that_name_another_choice_are_right(prepared):
 
 def test_tfds_dir_is_the_course_folder_or_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_TFDS_DIR", raising=False)
-    assert tfds_dir() in (bundled.default_data_dir().parent / "tensorflow_datasets",
+    assert tfds_dir() in (bundled.default_data_dir().parent / "tfds_data",
                           tfds_builders.Path(tfds_builders.tempfile.gettempdir()) / "course_tensorflow_datasets")
     monkeypatch.setenv("COURSE_TFDS_DIR", str(tmp_path / "mine"))
     assert tfds_dir() == tmp_path / "mine" and (tmp_path / "mine").is_dir()
@@ -262,4 +262,4 @@ def test_tfds_dir_is_the_course_folder_or_the_variable(tmp_path, monkeypatch):
 
 def test_the_repo_folder_is_git_ignored():
     root = bundled.default_data_dir().parent
-    assert "/tensorflow_datasets/" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/tfds_data/" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
