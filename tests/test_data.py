@@ -371,3 +371,12 @@ def test_idx_parser_from_build_script():
     arr = build._idx(raw)
     assert arr.shape == (2, 2, 3) and arr[1, 1, 2] == 11
     assert set(build.SOURCES) == set(data.manifest())
+
+
+def test_load_tfds_is_offered_by_data_with_the_other_loaders():
+    from course_lib import tfds_load
+
+    assert data.load_tfds is tfds_load.load_tfds  # one module for every loader (tests: tests/test_tfds.py)
+    assert "load_tfds" in data.__doc__
+    with pytest.raises(ValueError, match="source"):
+        data.load_tfds("mnist", source="internet")

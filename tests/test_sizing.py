@@ -279,3 +279,45 @@ def test_gqa_special_cases():
     mqa = transformer_params(2, d, 10, n_heads=8, n_kv_heads=1)
     # K and V shrink from d x d (+ bias d) to d x d/8 (+ bias d/8) each, in each of 2 layers
     assert mha - mqa == 2 * 2 * ((d * d + d) - (d * d // 8 + d // 8))
+
+
+# --- the cluster half: per-direction bandwidth, and the split keeps every name importable from sizing ----------
+
+
+def test_link_bandwidths_are_per_direction():
+    # NVIDIA quotes both directions added up (NVLink 4: 18 links x 50 GB/s = 900 GB/s); the tables hold one way.
+    bidirectional_datasheet = {"V100": 300e9, "A100": 600e9, "H100": 900e9, "T4": 32e9}
+    for name, both_ways in bidirectional_datasheet.items():
+        assert accelerator(name).link_bandwidth == both_ways / 2, name
+    assert sizing.INFINIBAND_NDR == 400e9 / 8  # 400 Gb/s per port, per direction
+
+
+def test_allreduce_time_is_per_direction_bytes_over_per_direction_bandwidth():
+    # 7B model, bf16 gradients (14 GB), 8 H100s on NVLink 4: 2*(7/8)*14e9 bytes at 450 GB/s each way = 54.4 ms.
+    t = allreduce_time(14e9, 8, accelerator("H100").link_bandwidth)
+    assert t == pytest.approx(2 * 7 / 8 * 14e9 / 450e9) and round(t * 1e3, 1) == 54.4
+    # the same step as the ring does it: 2(n-1) rounds, each moving one G/n chunk per worker at the link's rate
+    n, g, bw = 64, 14e9, sizing.INFINIBAND_NDR
+    assert allreduce_time(g, n, bw) == pytest.approx(2 * (n - 1) * (g / n) / bw)
+    # a bidirectional total in place of the per-direction rate would halve the time: the bug this fixes
+    assert allreduce_time(14e9, 8, 900e9) == pytest.approx(t / 2)
+
+
+def test_cluster_names_import_from_sizing_and_cluster_alike():
+    import subprocess
+    import sys
+
+    from course_lib import cluster
+
+    for name in cluster.__all__:
+        assert getattr(sizing, name) is getattr(cluster, name), name
+        assert name in sizing.__all__
+    assert sizing.human_time is cluster.human_time and sizing.training_time(1e12, accelerator=Accelerator(
+        "toy", 1e12, 1e11, 1e9, 1e9, 1e9, "none"), mfu=1.0) == 1.0
+    with pytest.raises(AttributeError, match="no_such_name"):
+        sizing.no_such_name  # noqa: B018
+    for first in ("course_lib.cluster", "course_lib.sizing"):  # either module may be imported first
+        code = (f"import {first}; from course_lib.sizing import allreduce_time, ACCELERATORS, transformer_params; "
+                "from course_lib.cluster import training_time, human_time; print('ok')")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.stdout.strip() == "ok", out.stderr
