@@ -92,7 +92,8 @@ def test_bad_entries_are_reported():
                              "2": {"title": "概念", "taught_in": []}}}}
     assert map_problems(bad, {"01": {"1. Real heading"}}) == [
         "seed 000 §1: chapter 01 has no heading 'No such heading'", "seed 000 §1: chapter 99 does not exist",
-        "seed 000 §1: target 'oops' is not 'NN: heading'", "seed 000 §2: needs a title and at least one target in taught_in"]
+        "seed 000 §1: target 'oops' is not 'NN: heading'",
+        "seed 000 §2: needs a title and at least one target in taught_in"]
 
 
 def test_map_lists_exactly_the_seeds_sections():
