@@ -62,9 +62,9 @@ test: venv lint student book slides
 		--durations=25 --sanitize-with tests/sanitize.cfg tests chapters
 
 # Every exercise of every chapter: the student edition's stub must say NOT YET, the solution PASS
-# (tests/test_exercises.py, one fast-mode run per chapter; also part of make test and make unit).
+# (tests/test_exercises.py and _2.py, one fast-mode run per chapter; also part of make test and make unit).
 exercises: venv
-	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 tests/test_exercises.py
+	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile tests/test_exercises.py tests/test_exercises_2.py
 
 sync: venv
 	$(PY) tools/libsync.py

@@ -10,8 +10,10 @@ solution must run without an error and every check must say ``PASS``. Each chapt
 listed together in one assertion.
 
 Cost: one more fast-mode execution of each chapter (the nbval run executes the stored chapters; it
-cannot run the stubs in between), about the time of the notebook half of ``make test`` divided by
-the workers. ``make exercises`` runs this file alone.
+cannot run the stubs in between). ``make test`` distributes test *files* over its 2 workers
+(``--dist loadfile``), so the chapters are split over two files of about equal run time: this one
+takes every other chapter from the first, tests/test_exercises_2.py the rest. ``make exercises``
+runs both.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+HALF = CHAPTERS[0::2]  # the other half, CHAPTERS[1::2], is in tests/test_exercises_2.py
 spec = importlib.util.spec_from_file_location("student", ROOT / "tools" / "student.py")
 student = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(student)
@@ -88,8 +91,8 @@ def exercise_problems(nb: nbformat.NotebookNode, pairs: list[tuple[int, int, int
     return problems
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_stub_fails_and_solution_passes(path, monkeypatch):
+def check_chapter(path: Path, monkeypatch) -> None:
+    """Run one chapter with every exercise's stub before its solution; one assertion lists every problem."""
     nb, pairs = paired_notebook(nbformat.read(path, as_version=4))
     assert pairs, f"{path.name} has no exercise"
     monkeypatch.setenv("COURSE_FAST", "1")
@@ -102,6 +105,17 @@ def test_stub_fails_and_solution_passes(path, monkeypatch):
         pytest.fail(f"{path.name}: {type(err).__name__}: {str(err)[:300]}")
     problems = exercise_problems(nb, pairs)
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("path", HALF, ids=lambda p: p.stem)
+def test_stub_fails_and_solution_passes(path, monkeypatch):
+    check_chapter(path, monkeypatch)
+
+
+def test_every_chapter_is_in_one_half():
+    import test_exercises_2
+
+    assert sorted(HALF + test_exercises_2.HALF) == CHAPTERS
 
 
 def test_problems_are_found():
