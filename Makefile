@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks lint fix-notebooks execute clean help student book slides bench sync bench-serve test-colab
+.PHONY: venv lab test unit notebooks exercises lint fix-notebooks execute clean help student book slides bench sync bench-serve test-colab
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/ (PORT=, IP=, NB=chapters/06_cnn.ipynb)"
 	@echo "make test   - create .venv if needed, lint, run unit tests and execute every chapter (fast mode)"
 	@echo "make lint   - notebook lint + ruff + generated course_lib modules up to date"
+	@echo "make exercises - every exercise: the student stub says NOT YET and the solution PASS (fast mode)"
 	@echo "make sync   - regenerate course_lib modules from the chapters' \`# export:\` cells (tools/libsync.py)"
 	@echo "make execute NB=chapters/03_*.ipynb - re-run chapters in FULL mode and store their outputs"
 	@echo "make student - student edition (solutions stubbed) in dist/student/"
@@ -60,6 +61,11 @@ notebooks: venv
 test: venv lint student book slides
 	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 \
 		--durations=25 --sanitize-with tests/sanitize.cfg tests chapters
+
+# Every exercise of every chapter: the student edition's stub must say NOT YET, the solution PASS
+# (tests/test_exercises.py and _2.py, one fast-mode run per chapter; also part of make test and make unit).
+exercises: venv
+	$(TEST_ENV) $(VENV)/bin/pytest -q -n 2 --dist loadfile tests/test_exercises.py tests/test_exercises_2.py
 
 sync: venv
 	$(PY) tools/libsync.py

@@ -5,11 +5,19 @@ never prints the expected answer. A failed check does not stop the notebook,
 so a student can keep working. With ``COURSE_STRICT_CHECKS=1`` (set by
 ``make test``) a failed check raises :class:`CheckFailed`, so the instructor
 edition's solutions are tested.
+
+Whatever the student's *answer* is -- the stub's ``...``, ``None``,
+``NotImplemented``, a NaN, a string, an array of the wrong shape, a function
+they forgot to call -- a check says ``NOT YET`` (with a hint naming what it
+expected) and never crashes. Only a bad *reference* or option, which is the
+chapter author's mistake, raises ``TypeError``/``ValueError`` naming the
+argument.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +25,9 @@ import numpy as np
 
 class CheckFailed(AssertionError):
     """A self-check failed while ``COURSE_STRICT_CHECKS=1``."""
+
+
+_UNANSWERED = (None, Ellipsis, NotImplemented)
 
 
 def _report(name: str, ok: bool, hint: str) -> None:
@@ -31,53 +42,166 @@ def _report(name: str, ok: bool, hint: str) -> None:
         raise CheckFailed(msg)
 
 
-def _array(value: Any, arg: str) -> np.ndarray:
-    if value is None or value is Ellipsis:
-        return np.array(np.nan)  # an unanswered exercise simply fails
+def _unanswered(value: Any) -> bool:
+    return any(value is u for u in _UNANSWERED)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p).strip()
+
+
+def _numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 array, or ``None`` when it is not numbers (a student's answer)."""
+    if _unanswered(value):
+        return None
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _reference(value: Any) -> np.ndarray:
+    if _unanswered(value):
+        raise TypeError(f"reference must be a number or array of numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{arg} must be a number or array of numbers, got {type(value).__name__}") from err
-    return arr
+        raise TypeError(f"reference must be a number or array of numbers, got {type(value).__name__}") from err
+
+
+def _what(value: Any) -> str:
+    if _unanswered(value):
+        return "no answer yet (replace the ... with your code)"
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"got a {type(value).__name__} of shape {tuple(shape)}"
+    return f"got a {type(value).__name__}"
 
 
 def check_close(name: str, answer: Any, reference: Any, *, rtol: float = 1e-5, atol: float = 1e-6,
                 hint: str = "") -> None:
-    """Pass when ``answer`` has the reference's shape and matches it within tolerance."""
+    """Pass when ``answer`` has the reference's shape and matches it within tolerance.
+
+    Elementwise ``|answer - reference| <= atol + rtol * |reference|`` (``numpy.allclose``), and every
+    element of ``answer`` finite. Raises ``ValueError`` for a negative ``rtol``/``atol`` and
+    ``TypeError`` when ``reference`` is not numbers; any ``answer`` only passes or says NOT YET.
+    """
     if rtol < 0 or atol < 0:
         raise ValueError(f"rtol and atol must be >= 0, got rtol={rtol}, atol={atol}")
-    a, r = _array(answer, "answer"), _array(reference, "reference")
+    r = _reference(reference)
+    a = _numbers(answer)
+    if a is None:
+        return _report(name, False, _join(f"expected a number or array of numbers, {_what(answer)}.", hint))
     if a.shape != r.shape:
-        return _report(name, False, f"expected an array of shape {r.shape}, got shape {a.shape}. {hint}".strip())
-    return _report(name, bool(np.allclose(a, r, rtol=rtol, atol=atol)) and bool(np.all(np.isfinite(a))), hint)
+        return _report(name, False, _join(f"expected an array of shape {r.shape}, got shape {a.shape}.", hint))
+    if not np.all(np.isfinite(a)):
+        return _report(name, False, _join("your answer contains NaN or infinity.", hint))
+    return _report(name, bool(np.allclose(a, r, rtol=rtol, atol=atol)), hint)
+
+
+def _array_like(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, list, tuple)) or (hasattr(value, "shape") and hasattr(value, "__array__"))
+
+
+def _equal(answer: Any, reference: Any) -> tuple[bool, str]:
+    """(equal?, what was wrong) -- never raises for any ``answer``."""
+    if _unanswered(answer) and not _unanswered(reference):
+        return False, _what(answer)
+    if isinstance(reference, Mapping):
+        if not isinstance(answer, Mapping):
+            return False, f"expected a dict, {_what(answer)}"
+        if set(answer) != set(reference):
+            return False, "expected other keys"
+        for key in reference:
+            ok, why = _equal(answer[key], reference[key])
+            if not ok:
+                return False, f"key {key!r}: {why}"
+        return True, ""
+    if _array_like(reference) or _array_like(answer):
+        try:
+            a, r = np.asarray(answer), np.asarray(reference)
+        except (TypeError, ValueError):  # ragged nesting: compare as Python objects
+            a = r = None
+        if a is not None and r is not None and a.dtype != object and r.dtype != object:
+            if a.shape != r.shape:
+                return False, f"expected shape {r.shape}, got shape {a.shape}"
+            try:
+                return bool(np.all(a == r)), ""
+            except (TypeError, ValueError):
+                return False, f"expected values like the reference's ({r.dtype}), got {a.dtype}"
+    try:
+        same = answer == reference
+        if isinstance(same, (bool, np.bool_)):
+            return bool(same), ""
+        same_arr = np.asarray(same)
+        if same_arr.size != 1:
+            return False, f"expected a single value, {_what(answer)}"
+        return bool(same_arr.reshape(())), ""
+    except Exception:  # noqa: BLE001 -- a student's object may raise anything from __eq__ or __bool__
+        return False, f"could not compare: {_what(answer)}"
 
 
 def check_equal(name: str, answer: Any, reference: Any, *, hint: str = "") -> None:
-    """Pass when ``answer == reference`` (arrays: same shape and all elements equal)."""
-    if isinstance(reference, (np.ndarray, list, tuple)):
-        a, r = np.asarray(answer), np.asarray(reference)
-        return _report(name, a.shape == r.shape and bool(np.all(a == r)), hint)
-    return _report(name, bool(answer == reference), hint)
+    """Pass when ``answer == reference`` exactly.
+
+    Arrays, lists and tuples (on either side): same shape and all elements equal. Dicts: same keys and
+    equal values. Anything else: Python ``==`` giving one truth value. A scalar reference with an array
+    answer, ``...``, ``None`` or an answer that cannot be compared says NOT YET (with the shape or type
+    it got), never raises.
+    """
+    ok, why = _equal(answer, reference)
+    return _report(name, ok, _join(f"{why}." if why else "", hint))
 
 
 def check_shape(name: str, answer: Any, shape: tuple[int | None, ...], *, hint: str = "") -> None:
-    """Pass when ``answer`` has this shape (``None`` matches any size on that axis)."""
+    """Pass when ``answer`` has this shape (``None`` matches any size on that axis).
+
+    Raises ``TypeError`` when ``shape`` is not a tuple; an answer with no shape (``...``, ``None``,
+    ragged lists) says NOT YET.
+    """
     if not isinstance(shape, tuple):
         raise TypeError(f"shape must be a tuple, got {type(shape).__name__}")
-    got = tuple(np.shape(answer)) if answer is not None else None
+    got: tuple[int, ...] | None = None
+    if not _unanswered(answer):
+        try:
+            got = tuple(np.shape(answer))
+        except (TypeError, ValueError):
+            got = None
     ok = got is not None and len(got) == len(shape)
     ok = ok and all(s is None or s == g for s, g in zip(shape, got, strict=True))
-    return _report(name, ok, hint or f"expected shape {shape}, got {got}")
+    what = f"got {got}" if got is not None else _what(answer)
+    return _report(name, ok, hint or f"expected shape {shape}, {what}")
 
 
 def check_range(name: str, answer: Any, *, low: float = -np.inf, high: float = np.inf, hint: str = "") -> None:
-    """Pass when the number ``answer`` lies in ``[low, high]`` (e.g. an accuracy above a bar)."""
+    """Pass when the single finite number ``answer`` lies in ``[low, high]`` (e.g. an accuracy above a bar).
+
+    Raises ``ValueError`` when ``low > high``; an array, NaN, ``...`` or a non-number says NOT YET.
+    """
     if low > high:
         raise ValueError(f"low must be <= high, got low={low}, high={high}")
-    a = _array(answer, "answer")
-    return _report(name, a.size == 1 and bool(np.isfinite(a)) and low <= float(a) <= high, hint)
+    a = _numbers(answer)
+    if a is None or a.size != 1:
+        return _report(name, False, _join(f"expected one number, {_what(answer)}.", hint))
+    value = float(a.reshape(()))
+    return _report(name, bool(np.isfinite(value)) and low <= value <= high, hint)
 
 
 def check_true(name: str, condition: Any, *, hint: str = "") -> None:
-    """Pass when ``condition`` is true (for checks the others don't cover)."""
-    return _report(name, bool(condition), hint)
+    """Pass when ``condition`` is ``True`` (for checks the others don't cover).
+
+    ``condition`` must be a bool (Python, NumPy, or a one-element boolean array or tensor); anything
+    else -- ``...``, ``None``, a number, a list, an array of several truth values (use ``np.all``) --
+    says NOT YET.
+    """
+    try:
+        arr = np.asarray(condition) if _array_like(condition) else None
+    except (TypeError, ValueError):  # ragged nesting
+        arr = None
+    if isinstance(condition, (bool, np.bool_)):
+        ok = bool(condition)
+    elif arr is not None and arr.dtype == np.bool_ and arr.size == 1:
+        ok = bool(arr.reshape(()))
+    else:
+        return _report(name, False, _join(f"expected True or False, {_what(condition)}.", hint))
+    return _report(name, ok, hint)
