@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from course_lib import corpus, tokenizer
-from course_lib.gpt import SHAKESPEARE_GPT, LMRecipe, build_gpt, lm_loss
+from course_lib.gpt import GPT, SHAKESPEARE_GPT, GPTConfig, LMRecipe, build_gpt, lm_loss
 from course_lib.lm_data import token_windows, total_nll
 
 
@@ -92,17 +92,38 @@ class _Checkpoints(keras.callbacks.Callback):
         self.bpb.append(self.score(self.model))
 
 
-def bench_gpt_vs_reference(smoke: bool = False, seed: int = 0) -> dict[str, Any]:
-    """Train the reference and the course GPT on the same tokens; return times, bits per byte, tokens/s, MFU.
-
-    ``smoke``: a few steps on a slice of the data (tests the plumbing, not the speed).
-    """
+def _plays_ids(smoke: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """Course-tokenizer ids of the training and validation plays, and the validation bytes that are scored
+    (all but the first token's, which is never predicted)."""
     tok = tokenizer.course_tokenizer(SHAKESPEARE_GPT.vocab_size)
     train_text = corpus.split_text("train")[: 200_000 if smoke else None]
     val_text = corpus.split_text("val")[: 5_000 if smoke else None]
     train_ids = np.array(tok.encode(train_text).ids, dtype=np.int32)
     val_ids = np.array(tok.encode(val_text).ids, dtype=np.int32)
     scored_bytes = len(val_text.encode("utf-8")) - len(tok.decode([int(val_ids[0])]).encode("utf-8"))
+    return train_ids, val_ids, scored_bytes
+
+
+def train_gpt(config: GPTConfig, recipe: LMRecipe, train_ids: np.ndarray, score: Any, *, seed: int = 0,
+              epochs: int = 8) -> tuple[GPT, _Checkpoints]:
+    """The chapter's training loop: ``recipe`` on windows of ``train_ids`` (seeded init and order), scored by
+    ``score(model)`` after each of ``epochs`` equal slices (untimed)."""
+    keras.utils.set_random_seed(seed)
+    gpt = build_gpt(config, seed=seed)
+    gpt.compile(optimizer=recipe.optimizer(), loss=lm_loss())
+    clock = _Checkpoints(score)
+    gpt.fit(token_windows(train_ids, config.context_length, recipe.batch_size, shuffle=True, seed=seed,
+                          repeat=True), epochs=epochs, steps_per_epoch=recipe.steps // epochs, callbacks=[clock],
+            verbose=0)
+    return gpt, clock
+
+
+def bench_gpt_vs_reference(smoke: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Train the reference and the course GPT on the same tokens; return times, bits per byte, tokens/s, MFU.
+
+    ``smoke``: a few steps on a slice of the data (tests the plumbing, not the speed).
+    """
+    train_ids, val_ids, scored_bytes = _plays_ids(smoke)
 
     def score(model: Any, context: int) -> float:
         return tokenizer.bits_per_byte(total_nll(model, val_ids, context)[0], scored_bytes)
@@ -127,12 +148,7 @@ def bench_gpt_vs_reference(smoke: bool = False, seed: int = 0) -> dict[str, Any]
     peaks.append(peak_matmul_flops(n_peak))
 
     # 2. Ours: the chapter's model and recipe, scored after each of 8 equal slices of training.
-    keras.utils.set_random_seed(seed)
-    gpt = build_gpt(SHAKESPEARE_GPT, seed=seed)
-    gpt.compile(optimizer=recipe.optimizer(), loss=lm_loss())
-    clock = _Checkpoints(lambda m: score(m, ctx))
-    gpt.fit(token_windows(train_ids, ctx, recipe.batch_size, shuffle=True, seed=seed, repeat=True), epochs=epochs,
-            steps_per_epoch=recipe.steps // epochs, callbacks=[clock], verbose=0)
+    gpt, clock = train_gpt(SHAKESPEARE_GPT, recipe, train_ids, lambda m: score(m, ctx), seed=seed, epochs=epochs)
     peaks.append(peak_matmul_flops(n_peak))
     peak = max(peaks)
     reached = [s for s, b in zip(clock.seconds, clock.bpb, strict=True) if b <= ref_bpb]
@@ -184,21 +200,11 @@ def char_lm_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
 
 def gpt_on_plays(seed: int, smoke: bool = False) -> dict[str, Any]:
     """The chapter's GPT and recipe (seeded init and data order), scored on every token of the validation plays."""
-    tok = tokenizer.course_tokenizer(SHAKESPEARE_GPT.vocab_size)
-    train_text = corpus.split_text("train")[: 200_000 if smoke else None]
-    val_text = corpus.split_text("val")[: 5_000 if smoke else None]
-    train_ids = np.array(tok.encode(train_text).ids, dtype=np.int32)
-    val_ids = np.array(tok.encode(val_text).ids, dtype=np.int32)
+    train_ids, val_ids, scored_bytes = _plays_ids(smoke)
     recipe = LMRecipe(steps=4, warmup_steps=1) if smoke else LMRecipe()
-    gpt = build_gpt(SHAKESPEARE_GPT, seed=seed)
-    gpt.compile(optimizer=recipe.optimizer(), loss=lm_loss())
-    start = time.perf_counter()
-    gpt.fit(token_windows(train_ids, SHAKESPEARE_GPT.context_length, recipe.batch_size, shuffle=True, seed=seed,
-                          repeat=True), epochs=1, steps_per_epoch=recipe.steps, verbose=0)
-    seconds = time.perf_counter() - start
+    gpt, clock = train_gpt(SHAKESPEARE_GPT, recipe, train_ids, lambda m: 0.0, seed=seed, epochs=1)
     nats, _ = total_nll(gpt, val_ids, SHAKESPEARE_GPT.context_length)
-    scored = len(val_text.encode("utf-8")) - len(tok.decode([int(val_ids[0])]).encode("utf-8"))
-    return {"seconds": seconds, "bpb": tokenizer.bits_per_byte(nats, scored)}
+    return {"seconds": clock.seconds[-1], "bpb": tokenizer.bits_per_byte(nats, scored_bytes)}
 
 
 def bench_gpt_vs_char(seeds: tuple[int, ...] = (0, 1, 2), smoke: bool = False) -> dict[str, Any]:
