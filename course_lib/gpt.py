@@ -309,10 +309,10 @@ class LMRecipe:
     clipped at ``clipnorm``. One step = ``batch_size`` windows of ``context_length`` tokens.
     """
 
-    steps: int = 400
-    warmup_steps: int = 40
-    batch_size: int = 32
-    peak_learning_rate: float = 2e-3
+    steps: int = 800
+    warmup_steps: int = 80
+    batch_size: int = 16
+    peak_learning_rate: float = 4e-3
     final_fraction: float = 0.1
     weight_decay: float = 0.1
     beta_2: float = 0.95
