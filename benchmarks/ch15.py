@@ -228,6 +228,7 @@ RECIPE_SWEEP: dict[str, dict[str, Any]] = {
     "b32_lr4e-3": {"steps": 400, "warmup_steps": 40, "batch_size": 32, "peak_learning_rate": 4e-3},
     "b16_lr4e-3": {"steps": 800, "warmup_steps": 80, "batch_size": 16, "peak_learning_rate": 4e-3},
     "b16_lr8e-3": {"steps": 800, "warmup_steps": 80, "batch_size": 16, "peak_learning_rate": 8e-3},
+    "b16_lr4e-3_1000": {"steps": 1000, "warmup_steps": 100, "batch_size": 16, "peak_learning_rate": 4e-3},
 }
 
 

@@ -309,8 +309,8 @@ class LMRecipe:
     clipped at ``clipnorm``. One step = ``batch_size`` windows of ``context_length`` tokens.
     """
 
-    steps: int = 800
-    warmup_steps: int = 80
+    steps: int = 1000
+    warmup_steps: int = 100
     batch_size: int = 16
     peak_learning_rate: float = 4e-3
     final_fraction: float = 0.1
