@@ -22,7 +22,6 @@ from course_lib import corpus, tokenizer
 from course_lib.gpt import GPT, SHAKESPEARE_GPT, GPTConfig, LMRecipe, build_gpt, lm_loss
 from course_lib.lm_data import token_windows, total_nll
 
-
 REFERENCE_TOKENS = 1_638_400
 """The reference's training budget in tokens (512 steps of 32 windows of 100 tokens)."""
 
