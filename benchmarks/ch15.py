@@ -240,7 +240,8 @@ RECIPE_SWEEP: dict[str, dict[str, Any]] = {
 
 # Measured (seed 0, every token of the validation plays; bits per byte). Full budget: the first two from
 # `bench.py --only gpt` runs on 2026-11-30 (the first also chapter 15's earlier stored run, identical), the
-# third (LMRecipe()'s defaults) from chapter 15's stored full-mode run. The keras.io reference reached 2.3460 in the same bench runs.
+# third (LMRecipe()'s defaults) from chapter 15's stored full-mode run. The keras.io reference reached
+# 2.3460 in the same bench runs.
 RECIPE_SWEEP_RESULTS: dict[str, float] = {
     "b32_lr2e-3": 2.526,
     "b16_lr4e-3": 2.3564,
