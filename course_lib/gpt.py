@@ -22,16 +22,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_lib.validation import positive_float, positive_int
+
 _PACKAGE = "course_lib.gpt"
-_INIT_STD = 0.02  # GPT-2's initialiser: normal(0, 0.02) for every weight matrix (Radford et al., 2019)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+# normal(0, 0.02) for every weight matrix and embedding: GPT-1's initialisation (Radford et al., 2018, §4.1:
+# "a simple weight initialization of N(0, 0.02) was sufficient"), kept by OpenAI's GPT-2 code (src/model.py),
+# which draws its position embeddings with 0.01 instead.
+_INIT_STD = 0.02
 
 
 @dataclass(frozen=True)
@@ -64,11 +61,11 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "d_model", "n_layers", "n_heads"):
-            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
         if self.d_model % self.n_heads:
             raise ValueError(f"n_heads must divide d_model, got d_model={self.d_model}, n_heads={self.n_heads}")
         d_ff = self.d_ff if self.d_ff else 4 * self.d_model
-        object.__setattr__(self, "d_ff", _positive_int(d_ff, "d_ff"))
+        object.__setattr__(self, "d_ff", positive_int(d_ff, "d_ff"))
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
             raise TypeError(f"dropout must be a float, got {type(self.dropout).__name__}")
         if not 0.0 <= self.dropout < 1.0:
@@ -312,10 +309,10 @@ class LMRecipe:
     clipped at ``clipnorm``. One step = ``batch_size`` windows of ``context_length`` tokens.
     """
 
-    steps: int = 400
-    warmup_steps: int = 40
-    batch_size: int = 32
-    peak_learning_rate: float = 2e-3
+    steps: int = 1000
+    warmup_steps: int = 100
+    batch_size: int = 16
+    peak_learning_rate: float = 4e-3
     final_fraction: float = 0.1
     weight_decay: float = 0.1
     beta_2: float = 0.95
@@ -323,7 +320,15 @@ class LMRecipe:
 
     def __post_init__(self) -> None:
         for name in ("steps", "warmup_steps", "batch_size"):
-            _positive_int(getattr(self, name), name)
+            positive_int(getattr(self, name), name)
+        for name in ("peak_learning_rate", "clipnorm"):
+            positive_float(getattr(self, name), name)
+        for name, low, high in (("final_fraction", 0.0, 1.0), ("weight_decay", 0.0, 1.0), ("beta_2", 0.0, 1.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+            if not low <= value < high:
+                raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
         if self.warmup_steps >= self.steps:
             raise ValueError(f"warmup_steps must be < steps, got {self.warmup_steps} >= {self.steps}")
 

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.validation import positive_int
+
 
 def _ids_array(ids: Any, name: str = "ids") -> np.ndarray:
     arr = np.asarray(ids)
@@ -23,14 +25,6 @@ def _ids_array(ids: Any, name: str = "ids") -> np.ndarray:
         raise TypeError(f"{name} must be a 1-D sequence of integer token ids, got dtype {arr.dtype}, "
                         f"shape {arr.shape}")
     return arr.astype(np.int32)
-
-
-def _positive(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
 
 
 def token_windows(ids: Any, context_length: int, batch_size: int, *, shuffle: bool = False, seed: int = 0,
@@ -48,7 +42,7 @@ def token_windows(ids: Any, context_length: int, batch_size: int, *, shuffle: bo
         < 1, or ``ids`` too short for one batch.
     """
     arr = _ids_array(ids)
-    t, b = _positive(context_length, "context_length"), _positive(batch_size, "batch_size")
+    t, b = positive_int(context_length, "context_length"), positive_int(batch_size, "batch_size")
     n_windows = (len(arr) - 1) // t
     if n_windows < b:
         raise ValueError(f"ids: {len(arr)} tokens give {n_windows} windows of {t}+1, fewer than "
@@ -73,7 +67,7 @@ def total_nll(model: Any, ids: Any, context_length: int, batch_size: int = 32) -
     ``model``: token ids (b, t) -> logits (b, t, V). Returns ``(nats, n_predicted_tokens)``.
     """
     arr = _ids_array(ids)
-    t, b = _positive(context_length, "context_length"), _positive(batch_size, "batch_size")
+    t, b = positive_int(context_length, "context_length"), positive_int(batch_size, "batch_size")
     if len(arr) < 2:
         raise ValueError(f"ids must hold at least 2 tokens, got {len(arr)}")
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")

@@ -188,6 +188,14 @@ def test_lm_recipe_schedule_optimizer_and_errors():
         LMRecipe(steps=10, warmup_steps=10)
     with pytest.raises(TypeError, match="batch_size"):
         LMRecipe(batch_size=3.5)
+    with pytest.raises(ValueError, match="peak_learning_rate"):
+        LMRecipe(peak_learning_rate=0.0)
+    with pytest.raises(TypeError, match="clipnorm"):
+        LMRecipe(clipnorm="1")
+    with pytest.raises(ValueError, match="beta_2"):
+        LMRecipe(beta_2=1.0)
+    with pytest.raises(TypeError, match="weight_decay"):
+        LMRecipe(weight_decay=None)
     assert SHAKESPEARE_GPT.vocab_size == 2048 and build_gpt(SHAKESPEARE_GPT).count_params() == 1_071_872
 
 
