@@ -14,6 +14,19 @@ One module per concern, each shaped like the chapters that use it:
 - :mod:`course_lib.gpt` — GPT-2's architecture in Keras 3 and the training recipe, generated from chapter 15.
 - :mod:`course_lib.lm_data` — token windows (``tf.data``) and held-out scoring, generated from chapter 15.
 - :mod:`course_lib.decoding` — greedy/temperature/top-k/top-p decoding and the KV cache, generated from chapter 15.
+- :mod:`course_lib.scaling` — scaling-law fits (power laws, IsoFLOP minima, Chinchilla's parametric form), chapter 16.
+- :mod:`course_lib.tfds_builders`, :mod:`course_lib.tfds_load` — the bundled datasets as TensorFlow Datasets
+  builders, and ``load_tfds`` for bundled or online TFDS data with one call (chapter 10).
+- :mod:`course_lib.metrics` (code in :mod:`~course_lib.numeric_metrics` and :mod:`~course_lib.text_metrics`) —
+  evaluation metrics written out in NumPy and checked against the libraries (chapter 09).
+- :mod:`course_lib.sizing` (hardware half in :mod:`~course_lib.cluster`) — parameters, FLOPs, memory, time
+  and all-reduce estimates for large models (chapters 01, 10, 15, 16).
+- :mod:`course_lib.privacy` — Rényi-DP accounting for DP-SGD with Poisson sampling, generated from chapter 12.
+- :mod:`course_lib.models`, :mod:`course_lib.sequence`, :mod:`course_lib.transformer` — the models of chapters
+  06, 07 and 08 that benchmarks and later chapters reuse (the last two generated from their chapters).
+- :mod:`course_lib.deploy`, :mod:`course_lib.litert`, :mod:`course_lib.serve` (+ ``serve_*``) — SavedModel,
+  TFLite/LiteRT and a server speaking TensorFlow Serving's REST API (chapters 11, 13).
+- :mod:`course_lib.validation` — shared argument checks (errors name the argument).
 
 Modules import TensorFlow lazily where they can, so ``import course_lib`` is cheap.
 """
