@@ -113,6 +113,19 @@ def _third_party(modules: set[str]) -> set[str]:
     return out
 
 
+def _without_docstrings(text: str) -> str:
+    """The source with its docstrings blanked: a module named in prose (``:mod:`course_lib.litert```) is not a
+    module that the code starts by name, as ``python -m course_lib.serve`` in a string is."""
+    lines = text.splitlines()
+    for node in ast.walk(ast.parse(text)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            for i in range(body[0].lineno - 1, body[0].end_lineno):
+                lines[i] = ""
+    return "\n".join(lines)
+
+
 @cache
 def course_lib_imports(module: str) -> frozenset[str]:
     """Third-party modules ``course_lib.<module>`` needs: its own imports, and those of every course_lib module
@@ -128,7 +141,7 @@ def course_lib_imports(module: str) -> frozenset[str]:
         mods = _imports(text)
         found |= _third_party(mods)
         used = {m.split(".")[1] for m in mods if m.startswith("course_lib.") and m.count(".") == 1}
-        used |= set(re.findall(r"\bcourse_lib\.([a-z_][a-z0-9_]*)", text))
+        used |= set(re.findall(r"\bcourse_lib\.([a-z_][a-z0-9_]*)", _without_docstrings(text)))
         for lib in sorted(used - seen):
             if (ROOT / "course_lib" / f"{lib}.py").is_file():
                 seen.add(lib)
