@@ -35,9 +35,9 @@ import numpy as np  # noqa: E402
 
 from course_lib import scaling_sweep as sw  # noqa: E402
 
-FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [3.125e10, 6.25e10, 1.25e11, 2.5e11], "heldout_stride": 4,
-        "seed_points": [(2, 6.25e10), (4, 6.25e10), (3, 1.25e11)], "extra_seeds": [1, 2],
-        "repeat": {"n_layers": 3, "level": 1.25e11, "epochs": [4, 16]}, "verify_factor": 4.0}
+FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [1.5625e10, 3.125e10, 6.25e10, 1.25e11], "heldout_stride": 4,
+        "seed_points": [(2, 3.125e10), (4, 3.125e10), (3, 6.25e10)], "extra_seeds": [1, 2],
+        "repeat": {"n_layers": 3, "level": 6.25e10, "epochs": [4, 16]}, "verify_factor": 4.0}
 SMOKE = {"layers": [1, 2], "levels": [2e8, 4e8], "heldout_stride": 64, "seed_points": [(1, 2e8)],
          "extra_seeds": [1], "repeat": {"n_layers": 1, "level": 4e8, "epochs": [4]}, "verify_factor": 2.0}
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"
