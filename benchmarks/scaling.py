@@ -1,12 +1,13 @@
 """``make scaling``: chapter 16's scaling sweep on this machine, stored in benchmarks/results/scaling.json.
 
-Phase ``sweep``: the model family of ``course_lib.scaling_sweep`` (n_layers 2..7, d_model = 16·n_layers,
+The sweep: the model family of ``course_lib.scaling_sweep`` (n_layers 2..7, d_model = 16·n_layers,
 non-embedding N from 2.5e4 to 1.1e6), each trained at four IsoFLOP compute levels C (6·N·D FLOPs, log-spaced
-by 2x): D = C / (6·N) tokens, each run with its schedule ending at its own budget; then 2 extra seeds at three
-points (the noise floor) and two runs that repeat a smaller pool of tokens (Muennighoff et al., 2023).
-Phase ``verify`` (``--phase verify``): fits L(N, D) on the sweep (every sweep run lies below the threshold),
-writes down the predicted loss of the compute-optimal model at 4x the sweep's largest compute level, *then*
-trains that model and stores the outcome.
+by 2x): D = C / (6·N) tokens (at least 10 steps), each run with its schedule ending at its own budget.
+Predict, then verify: after the runs with 6·N·D <= ``fit_threshold`` (the two lowest levels), L(N, D) is fitted
+on them, the predicted loss (with a bootstrap interval) of the compute-optimal family model at 4x their largest
+compute is written to the results file, *then* that model is trained (a new seed) and its loss stored.
+Then the two higher levels, 2 extra seeds at three points (the noise floor) and two runs that repeat a smaller
+pool of tokens 4x and 16x (Muennighoff et al., 2023).
 
 Every run is stored as soon as it ends (with git hash, command, seed, timings); a rerun skips runs already
 stored, so an interrupted ``make scaling`` resumes. ``SMOKE=1`` (or ``--smoke``): a tiny grid into a scratch
@@ -33,13 +34,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from course_lib import scaling  # noqa: E402
 from course_lib import scaling_sweep as sw  # noqa: E402
 
-FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [1.5625e10, 3.125e10, 6.25e10, 1.25e11], "heldout_stride": 4,
-        "seed_points": [(2, 3.125e10), (4, 3.125e10), (3, 6.25e10)], "extra_seeds": [1, 2],
-        "repeat": {"n_layers": 3, "level": 6.25e10, "epochs": [4, 16]}, "verify_factor": 4.0}
-SMOKE = {"layers": [1, 2], "levels": [2e8, 4e8], "heldout_stride": 64, "seed_points": [(1, 2e8)],
-         "extra_seeds": [1], "repeat": {"n_layers": 1, "level": 4e8, "epochs": [4]}, "verify_factor": 2.0}
+FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [7.8125e9, 1.5625e10, 3.125e10, 6.25e10], "heldout_stride": 4,
+        "fit_threshold": 1.6e10, "verify_factor": 4.0, "verify_seed": 100, "bootstrap": 200,
+        "seed_points": [(2, 1.5625e10), (4, 1.5625e10), (3, 3.125e10)], "extra_seeds": [1, 2],
+        "repeat": {"n_layers": 3, "level": 3.125e10, "epochs": [4, 16]}}
+SMOKE = {"layers": [1, 2], "levels": [1e8, 2e8, 4e8], "heldout_stride": 64, "fit_threshold": 2.1e8,
+         "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5, "seed_points": [(1, 1e8)], "extra_seeds": [1],
+         "repeat": {"n_layers": 1, "level": 2e8, "epochs": [4]}}
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"
 
 
@@ -81,7 +85,7 @@ class Store:
         meta = self.data["meta"]
         meta.setdefault("sessions", []).append({
             "command": " ".join([Path(sys.executable).name, *sys.argv]), "git": git_hash(),
-            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "load_average": list(os.getloadavg()), "nice": os.nice(0), "host": platform.platform(),
             "cpus": os.cpu_count()})
         meta["grid"] = grid
@@ -135,7 +139,14 @@ def run_sweep(grid: dict[str, Any], store: Store) -> None:
               f"wall {rec['wall_seconds']:.0f}s load {os.getloadavg()[0]:.1f}", flush=True)
         store.add(rec)
 
-    for level in grid["levels"]:
+    below = [c for c in grid["levels"] if c <= grid["fit_threshold"]]
+    above = [c for c in grid["levels"] if c > grid["fit_threshold"]]
+    for level in below:
+        for n_layers in grid["layers"]:
+            one("sweep", n_layers, level)
+    store.data["meta"]["peak_flops"].append(peak_matmul_flops())
+    verify(grid, store, data, trainers, recipe)
+    for level in above:
         for n_layers in grid["layers"]:
             one("sweep", n_layers, level)
         store.data["meta"]["peak_flops"].append(peak_matmul_flops())
@@ -150,9 +161,50 @@ def run_sweep(grid: dict[str, Any], store: Store) -> None:
     store.save()
 
 
+def verify(grid: dict[str, Any], store: Store, data: dict[str, Any], trainers: dict[int, sw.SizeTrainer],
+           recipe: sw.SweepRecipe) -> None:
+    """Predict, then verify: fit on sweep runs with 6·N·D <= the threshold, write the prediction down for the
+    compute-optimal family model at ``verify_factor`` x their largest compute, then train it (a new seed)."""
+    if any(r["kind"] == "verify" for r in store.data["runs"]):
+        return
+    fit_runs = [r for r in store.data["runs"] if r["kind"] == "sweep" and r["six_nd"] <= grid["fit_threshold"]]
+    n, d, loss = (np.array([r[k] for r in fit_runs], dtype=float) for k in ("n_params", "tokens", "heldout_bpb"))
+    fit = scaling.fit_chinchilla(n, d, loss)
+    target = grid["verify_factor"] * max(r["six_nd"] for r in fit_runs)
+    n_opt, d_opt = fit.compute_optimal(target)
+    sizes = {L: sw.non_embedding_params(sw.family_config(L, context_length=recipe.context_length))
+             for L in range(1, 9)}
+    depth = min(sizes, key=lambda L: abs(np.log(sizes[L] / n_opt)))
+    tokens = tokens_for(target, depth, recipe)
+    predicted = float(fit.loss(sizes[depth], tokens))
+
+    def statistic(idx: np.ndarray) -> float:
+        f = scaling.fit_chinchilla(n[idx], d[idx], loss[idx], starts=[fit])
+        return float(f.loss(sizes[depth], tokens))
+
+    low, high, _ = scaling.bootstrap(statistic, len(fit_runs), samples=grid["bootstrap"], seed=0)
+    store.data["meta"]["prediction"] = {
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "fit_runs": len(fit_runs), "fit_threshold": grid["fit_threshold"], "max_fit_flops": target / grid[
+            "verify_factor"], "target_flops": target, "fit": sw.asdict(fit), "n_opt": float(n_opt),
+        "d_opt": float(d_opt), "n_layers": depth, "n_params": sizes[depth], "tokens": tokens,
+        "predicted_bpb": predicted, "interval_95": [float(low), float(high)], "seed": grid["verify_seed"]}
+    store.save()
+    print(f"prediction written: L={depth} N={sizes[depth]:,} D={tokens:,} at C={target:.3g}: "
+          f"{predicted:.4f} bpb [{float(low):.4f}, {float(high):.4f}]", flush=True)
+    if depth not in trainers:
+        trainers[depth] = sw.SizeTrainer(depth, recipe)
+    t0 = time.perf_counter()
+    rec = trainers[depth].run(tokens, seed=grid["verify_seed"], **data)
+    rec.update(kind="verify", level=target, unique_request=None, wall_seconds=time.perf_counter() - t0,
+               load_average=list(os.getloadavg()), git=store.data["meta"]["sessions"][-1]["git"])
+    store.add(rec)
+    print(f"verify: measured {rec['heldout_bpb']:.4f} bpb, predicted {predicted:.4f} "
+          f"({100 * (predicted / rec['heldout_bpb'] - 1):+.2f} %)", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--phase", choices=["sweep", "verify", "all"], default="all")
     ap.add_argument("--smoke", action="store_true", default=os.environ.get("SMOKE", "") == "1")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -160,10 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (Path(os.environ.get("TMPDIR", "/tmp")) / "scaling_smoke.json" if args.smoke else DEFAULT_OUT)
     store = Store(out, grid)
     start = time.perf_counter()
-    if args.phase in ("sweep", "all"):
-        run_sweep(grid, store)
-    if args.phase in ("verify", "all"):
-        raise SystemExit("phase verify: not written yet")
+    run_sweep(grid, store)
     store.data["meta"]["sessions"][-1]["seconds"] = time.perf_counter() - start
     store.save()
     print(f"wrote {out} in {time.perf_counter() - start:.0f} s")
