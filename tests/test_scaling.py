@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from course_lib import scaling
-from course_lib.scaling import (ChinchillaFit, bootstrap, fit_chinchilla, fit_kaplan, fit_power_law, huber,
-                                isoflop_minimum, kaplan_loss)
+from course_lib.scaling import (
+    ChinchillaFit,
+    bootstrap,
+    fit_chinchilla,
+    fit_kaplan,
+    fit_power_law,
+    huber,
+    isoflop_minimum,
+    kaplan_loss,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUE = ChinchillaFit(E=1.6, A=80.0, B=300.0, alpha=0.35, beta=0.42)
