@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := COURSE_FAST=1 COURSE_STRICT_CHECKS=1 TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0
 NB ?= chapters/*.ipynb
 
-.PHONY: venv lab test unit notebooks exercises lint fix-notebooks execute clean help student book slides bench sync bench-serve test-colab
+.PHONY: venv lab test unit notebooks exercises lint fix-notebooks execute clean help student book slides bench sync bench-serve test-colab scaling
 
 help:
 	@echo "make lab    - create .venv if needed and open Jupyter Lab on chapters/ (PORT=, IP=, NB=chapters/06_cnn.ipynb)"
@@ -22,6 +22,7 @@ help:
 	@echo "make slides NB=chapters/03_*.ipynb - reveal.js slides in dist/slides/ (open offline)"
 	@echo "make test-colab - every chapter from its first cell in a venv with Colab's package versions"
 	@echo "make bench  - train chapters 06-08 and 15 main models in full mode; table vs bars and the Keras references"
+	@echo "make scaling - chapter 16's scaling sweep on this machine -> benchmarks/results/scaling.json (SMOKE=1: tiny grid, scratch file)"
 	@echo "make bench-serve - model server under load (200 connections): p50/p99 latency, requests/s, batching on/off"
 
 venv: $(STAMP)
@@ -110,3 +111,8 @@ COLAB_PYTHON ?= $(PYTHON)
 test-colab: venv
 	$(PY) tools/colab/testcolab.py build --venv $(COLAB_VENV) --python $(COLAB_PYTHON)
 	COLAB_VENV=$(COLAB_VENV) $(VENV)/bin/pytest -q -n 2 --durations=10 tools/colab/test_colab_e2e.py
+
+# Chapter 16's scaling sweep (benchmarks/scaling.py --help): resumable, stores every run as it ends.
+# SMOKE=1: a tiny grid into $$TMPDIR/scaling_smoke.json (SCALING_OUT=path overrides the output file).
+scaling: venv
+	SMOKE=$(SMOKE) TF_CPP_MIN_LOG_LEVEL=3 PYTHONHASHSEED=0 $(PY) benchmarks/scaling.py $(if $(SCALING_OUT),--out $(SCALING_OUT))
