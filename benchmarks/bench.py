@@ -256,7 +256,7 @@ def fashion(cfg: Config) -> list[Row]:
         print(f"[bench] fashion seed {seed}: test accuracy {clock.scores[-1]:.4f} in {clock.seconds[-1]:.0f} s",
               flush=True)
     mean, sd, ok = seed_summary(scores, FASHION_BAR)
-    verdict = _verdict(ok, f"mean - {FASHION_BAR} = {mean - FASHION_BAR:.4f} > sd")
+    verdict = _verdict(ok, f"mean - {FASHION_BAR} = {mean - FASHION_BAR:.4f} {'>' if ok else '<='} sd {sd:.4f}")
     return [
         Row("06", "Fashion-MNIST 16k/5k", f"course_lib.models.fashion_cnn, {len(seeds)} seeds (mean; sd {sd:.4f})",
             epochs, float(np.mean(seconds)), "test accuracy", mean,
