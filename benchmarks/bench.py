@@ -144,15 +144,16 @@ def _load(name: str, cfg: Config) -> tuple[tuple[np.ndarray, np.ndarray], tuple[
 
 
 def _train_main(builder: Callable[[], Any], recipe: Any, train: tuple, test: tuple, epochs: int, *,
-                every_epoch: bool) -> tuple[Any, Any]:
+                every_epoch: bool, seed: int = SEED) -> tuple[Any, Any]:
     """Train a course model exactly as chapter 06 does; return (model, clock).
 
     ``every_epoch``: score the test set after every epoch (for the time to an accuracy), not only the last.
+    ``seed``: sets the initial weights, the augmentation draws and the order of the batches.
     """
     from course_lib import data, runtime
 
-    runtime.set_seed(SEED, deterministic=True)
-    train_ds = data.to_dataset(*train, batch_size=recipe.batch_size, shuffle=True, seed=SEED, map_fn=_scaled)
+    runtime.set_seed(seed, deterministic=True)
+    train_ds = data.to_dataset(*train, batch_size=recipe.batch_size, shuffle=True, seed=seed, map_fn=_scaled)
     test_ds = data.to_dataset(*test, batch_size=512, map_fn=_scaled)
     model = builder()
     model.compile(optimizer=recipe.optimizer(len(train[0])), loss=recipe.loss(), metrics=["accuracy"])
@@ -218,19 +219,48 @@ def mnist(cfg: Config) -> list[Row]:
     ]
 
 
+#: Chapter 06's Fashion-MNIST claim: the mean over these seeds must clear FASHION_BAR by more than its sd.
+FASHION_SEEDS = (0, 1, 2)
+FASHION_BAR = 0.90
+
+
+def seed_summary(values: list[float], bar: float) -> tuple[float, float, bool]:
+    """Mean, sample standard deviation (ddof=1) and whether ``mean - bar > sd``.
+
+    A headline figure is only called a pass when it clears its bar by more than its
+    seed-to-seed spread: a bar met by less than that is not met on another machine (bit-identical
+    reruns hold on one CPU, not across CPUs). Needs at least two values, to have a spread.
+    """
+    if len(values) < 2:
+        raise ValueError(f"values must hold at least 2 runs (one per seed) to measure a spread, got {len(values)}")
+    arr = np.asarray(values, dtype=np.float64)
+    mean, sd = float(arr.mean()), float(arr.std(ddof=1))
+    return mean, sd, mean - bar > sd
+
+
 @bench("fashion")
 def fashion(cfg: Config) -> list[Row]:
-    """Chapter 06's Fashion-MNIST CNN on the bundled 16k/5k subset."""
+    """Chapter 06's Fashion-MNIST CNN on the bundled 16k/5k subset, 3 seeds (mean +- sd)."""
     from course_lib import models
 
     (x_train, y_train), (x_test, y_test) = _load("fashion", cfg)
     recipe = models.FASHION_RECIPE
     epochs = cfg.epochs(recipe.epochs)
-    _, clock = _train_main(models.fashion_cnn, recipe, (x_train, y_train), (x_test, y_test), epochs,
-                           every_epoch=False)
+    seeds = FASHION_SEEDS[:2] if cfg.smoke else FASHION_SEEDS
+    scores, seconds = [], []
+    for seed in seeds:
+        _, clock = _train_main(models.fashion_cnn, recipe, (x_train, y_train), (x_test, y_test), epochs,
+                               every_epoch=False, seed=seed)
+        scores.append(clock.scores[-1])
+        seconds.append(clock.seconds[-1])
+        print(f"[bench] fashion seed {seed}: test accuracy {clock.scores[-1]:.4f} in {clock.seconds[-1]:.0f} s",
+              flush=True)
+    mean, sd, ok = seed_summary(scores, FASHION_BAR)
+    verdict = _verdict(ok, f"mean - {FASHION_BAR} = {mean - FASHION_BAR:.4f} {'>' if ok else '<='} sd {sd:.4f}")
     return [
-        Row("06", "Fashion-MNIST 16k/5k", "course_lib.models.fashion_cnn", epochs, clock.seconds[-1],
-            "test accuracy", clock.scores[-1], _verdict(clock.scores[-1] >= 0.91, "bar >= 0.91")),
+        Row("06", "Fashion-MNIST 16k/5k", f"course_lib.models.fashion_cnn, {len(seeds)} seeds (mean; sd {sd:.4f})",
+            epochs, float(np.mean(seconds)), "test accuracy", mean,
+            f"{verdict}; seconds per seed; runs " + ", ".join(f"{v:.4f}" for v in scores)),
     ]
 
 

@@ -40,8 +40,8 @@ def test_every_bench_runs_in_smoke_mode():
     assert out.returncode == 0, out.stderr[-3000:]
     for name in bench.BENCHES:
         assert f"[bench] {name} done" in out.stdout
-    for text in ("Simple MNIST convnet", "fashion_cnn", "LSTM(32)", "Transformer encoder", "char Transformer LM",
-                 "miniature GPT", "SHAKESPEARE_GPT", "ch08 char model, 2 seeds"):
+    for text in ("Simple MNIST convnet", "fashion_cnn, 2 seeds", "LSTM(32)", "Transformer encoder",
+                 "char Transformer LM", "miniature GPT", "SHAKESPEARE_GPT", "ch08 char model, 2 seeds"):
         assert text in out.stdout
 
 
@@ -64,3 +64,17 @@ def test_gpt_bench_smoke_returns_consistent_figures():
         assert 0 < r[key]["bpb"] < 12  # 11 bits per byte = a uniform guess over 2,048 tokens of ~2.7 bytes
     assert len(r["gpt"]["curve"]) == r["gpt"]["epochs"] and r["gpt"]["curve"][-1] == r["gpt"]["bpb"]
     assert r["gpt"]["params"] == 1_071_872
+
+
+def test_seed_summary_needs_the_mean_to_clear_the_bar_by_more_than_the_spread():
+    mean, sd, ok = bench.seed_summary([0.9124, 0.9080, 0.9102], 0.91)
+    assert abs(mean - 0.9102) < 1e-9 and abs(sd - 0.0022) < 1e-9
+    assert not ok  # mean - bar = 0.0002 is inside the spread: the bar is not met
+    assert bench.seed_summary([0.9124, 0.9080, 0.9102], 0.90)[2]  # 0.0102 > 0.0022
+    assert not bench.seed_summary([0.95, 0.85], 0.89)[2]  # mean 0.90 clears 0.89 by 0.01, sd 0.07
+    with pytest.raises(ValueError, match="at least 2"):
+        bench.seed_summary([0.91], 0.9)
+
+
+def test_fashion_row_runs_at_least_three_seeds():
+    assert len(set(bench.FASHION_SEEDS)) >= 3 and 0.5 < bench.FASHION_BAR < 1
