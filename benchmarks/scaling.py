@@ -31,11 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from course_lib import scaling  # noqa: E402
 from course_lib import scaling_sweep as sw  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from ch15 import peak_matmul_flops as _ch15_peak  # noqa: E402
 
 FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [7.8125e9, 1.5625e10, 3.125e10, 6.25e10], "heldout_stride": 4,
         "fit_threshold": 1.6e10, "verify_factor": 4.0, "verify_seed": 100, "bootstrap": 200,
@@ -48,15 +50,8 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"
 
 
 def peak_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
-    """Best FLOP/s of an n x n float32 matrix product (2n³ FLOPs), measured now (as benchmarks/ch15.py does)."""
-    a, b = keras.random.normal((n, n), seed=0), keras.random.normal((n, n), seed=1)
-    keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0])
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0])
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
+    """Best FLOP/s of an n x n float32 matrix product, measured now (``benchmarks/ch15.py``'s measurement)."""
+    return _ch15_peak(n, repeats)
 
 
 def git_hash() -> str:
