@@ -282,5 +282,31 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--sweep"]:
         recipe_sweep(sys.argv[2:] or None)
         raise SystemExit
+    if sys.argv[1:2] == ["--seeds"]:
+        # `python benchmarks/ch15.py --seeds [OUT.json]`: the 3-seed comparison chapter 15 reports, stored with
+        # the command, git hash, load and date (default benchmarks/results/gpt_seeds.json).
+        import json
+        import os
+        import platform
+        import subprocess
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[1]
+        out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "benchmarks" / "results" / "gpt_seeds.json"
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        meta = {"command": "python benchmarks/ch15.py --seeds", "git": git.stdout.strip(),
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "load_average_start": list(os.getloadavg()), "host": platform.platform(),
+                "cpu_count": os.cpu_count(), "keras": keras.__version__}
+        from course_lib import runtime
+
+        runtime.setup(seed=0)  # as bench.py does
+        start = time.perf_counter()
+        result = bench_gpt_vs_char()
+        meta.update(wall_seconds=round(time.perf_counter() - start, 1), load_average_end=list(os.getloadavg()))
+        out.write_text(json.dumps({"meta": meta, **result}, indent=1) + "\n")
+        print(json.dumps(result, indent=1))
+        raise SystemExit
     print(bench_gpt_vs_reference())
     print(bench_gpt_vs_char())

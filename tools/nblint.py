@@ -51,16 +51,23 @@ def repo_url() -> str:
     return url
 
 
-def install_cell(url: str, extras: tuple[str, ...] = (), modules: tuple[str, ...] = ()) -> str:
+def install_cell(url: str, extras: tuple[str, ...] = (), modules: tuple[str, ...] = (),
+                 repairs: tuple[str, ...] = ()) -> str:
     """The first cell: on Colab, clone the course and install course_lib plus the pyproject ``extras`` this
-    chapter needs beyond Colab's image (``modules`` are what those extras provide)."""
+    chapter needs beyond Colab's image (``modules`` are what those extras provide; ``repairs`` the
+    ``dist==version`` pins that replace a broken Colab package, checked by version)."""
     if extras:
-        what = f"course_lib, its datasets and {', '.join(modules)}"
+        what = f"course_lib, its datasets and {', '.join([*modules, *repairs])}"
         pip = f'"install", "-q", "-e", repo + "[{",".join(extras)}]"'
     else:
         what = "course_lib and its datasets"
         pip = '"install", "-q", "--no-deps", "-e", repo'
     check = ", ".join(f'"{m}"' for m in ("course_lib", *modules))
+    missing = f"any(importlib.util.find_spec(m) is None for m in [{check}])"
+    if repairs:
+        pins = ", ".join(f'("{d}", "{v}")' for d, v in (r.split("==") for r in repairs))
+        missing = f"{missing} \\\n            or any(version(d) != v for d, v in [{pins}])"
+    extra_import = "\n    from importlib.metadata import version" if repairs else ""
     return f'''{INSTALL_TITLE} {what}
 # Does nothing outside Colab. Never reinstalls TensorFlow, Keras or NumPy: Colab's own are used.
 import os
@@ -68,13 +75,13 @@ import sys
 
 if "google.colab" in sys.modules:
     import importlib.util
-    import subprocess
+    import subprocess{extra_import}
 
     repo = os.environ.get("COURSE_COLAB_DIR", "/content/course")  # make test-colab sets it
     if not os.path.isdir(repo):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "{url}", repo],
                        check=True)
-    if any(importlib.util.find_spec(m) is None for m in [{check}]):
+    if {missing}:
         subprocess.run([sys.executable, "-m", "pip", {pip}], check=True)
         importlib.invalidate_caches()
     sys.path.insert(0, repo)'''
@@ -91,7 +98,7 @@ def chapter_install_cell(path: Path, url: str) -> tuple[str, list[str]]:
     problems = [f"imports {u}, which Colab's image lacks and no [project.optional-dependencies] extra in "
                 "pyproject.toml provides: add it to an extra (then run tools/nblint.py --fix)"
                 for u in needs.uncovered]
-    return install_cell(url, needs.extras, needs.modules), problems
+    return install_cell(url, needs.extras, needs.modules, needs.repairs), problems
 
 
 def badge(url: str, filename: str) -> str:

@@ -43,6 +43,15 @@ MODULE_TO_DIST = {
 }
 # Present on Colab but not a PyPI package there (google.colab is Colab's own module).
 COLAB_BUILTIN_MODULES = {"google.colab", "google"}
+# Extras allowed to replace a package Colab ships, because Colab's own version is broken for the course:
+# {extra: {distribution: why}}. A chapter needs such an extra when its own code imports one of TRIGGERS
+# (not when a course_lib module it uses merely could import it lazily).
+COLAB_REPAIRS = {
+    "tfds": {"tensorflow-metadata": "Colab's 1.21.0 is protobuf-6 gencode beside Colab's protobuf 5.29.6: "
+                                    "importing TFDS's protos raises VersionError (tensorflow/metadata#68)"},
+}
+REPAIR_TRIGGERS = {"tfds": re.compile(r"^\s*(import|from)\s+tensorflow_datasets\b|\bload_tfds\(|\btfds_builders\b",
+                                      re.M)}
 # Not in Colab's image but needed to run the chapters under pytest (`make test-colab` only).
 TEST_HARNESS = ["nbval==0.11.0"]
 # Colab-shipped packages the harness uses, pinned at Colab's versions like everything else.
@@ -196,6 +205,7 @@ class Needs:
     extras: tuple[str, ...]  # pyproject extras the first cell installs
     modules: tuple[str, ...]  # modules those extras provide (the first cell checks they import)
     uncovered: tuple[str, ...]  # "module (dist)" Colab lacks and no extra provides: a lint error
+    repairs: tuple[str, ...] = ()  # "dist==version" of COLAB_REPAIRS packages the extras replace
 
 
 def needs_of_sources(sources: list[str]) -> Needs:
@@ -205,6 +215,12 @@ def needs_of_sources(sources: list[str]) -> Needs:
         for r in reqs:
             by_dist.setdefault(requirement_name(r), extra)
     chosen, modules, uncovered = set(), set(), []
+    for extra, trigger in REPAIR_TRIGGERS.items():
+        if any(trigger.search(s) for s in sources):
+            chosen.add(extra)
+            # what the extra adds that Colab lacks: its absence makes the first cell install the extra
+            modules |= {normalize(requirement_name(r)).replace("-", "_") for r in extras()[extra]
+                        if requirement_name(r) not in image}
     for m in sorted(modules_of_sources(sources)):
         dist = dist_of(m)
         if dist in image:
@@ -214,7 +230,8 @@ def needs_of_sources(sources: list[str]) -> Needs:
             modules.add(m)
         else:
             uncovered.append(f"{m} ({dist})")
-    return Needs(tuple(sorted(chosen)), tuple(sorted(modules)), tuple(uncovered))
+    repairs = sorted(r for e in chosen for r in extras()[e] if requirement_name(r) in COLAB_REPAIRS.get(e, {}))
+    return Needs(tuple(sorted(chosen)), tuple(sorted(modules)), tuple(uncovered), tuple(repairs))
 
 
 def needs(path: Path) -> Needs:

@@ -8,6 +8,7 @@ so a package that one chapter's first cell installs cannot make another chapter 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,17 +34,20 @@ def image() -> Path:
     return IMAGE
 
 
+def test_colabs_own_tfds_is_broken_so_the_repair_extra_is_needed(image):
+    """COLAB_REPAIRS["tfds"] exists because Colab's image cannot import TFDS's core: if this starts passing
+    (a new Colab image), drop the repair and let chapter 10 use Colab's own tensorflow-metadata."""
+    p = subprocess.run([str(image / "bin" / "python"), "-c", "import tensorflow_datasets.core"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and ("VersionError" in p.stderr or "importlib_resources" in p.stderr), p.stderr[-2000:]
+
+
 def _report(res: testcolab.Result) -> str:
     return "\n".join(res.problems) + "\n" + res.output[-6000:]
 
 
 # Known failures, each an open problem with its cause (not a skip: the test still runs and reports them).
-KNOWN_COLAB_FAILURES = {
-    "10": "TFDS builders (chapter 10 section 1) fail in the Colab-image venv: Colab's list pairs "
-          "tensorflow-metadata 1.21.0 (protobuf 6.31 gencode) with protobuf 5.29.6, so importing "
-          "tensorflow_datasets.core raises protobuf's VersionError, and importlib_resources (needed by "
-          "etils.epath here) is not in Colab's list; found 2026-11-30, fix owed (issue 18)",
-}
+KNOWN_COLAB_FAILURES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("nb", [pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN_COLAB_FAILURES[p.stem[:2]],

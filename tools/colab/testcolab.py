@@ -78,9 +78,13 @@ def build(venv: Path = DEFAULT_VENV, python: str = sys.executable) -> Path:
     _pip(venv, "install", "-c", str(venv / "colab-constraints.txt"), "-r", str(venv / "image-requirements.txt"))
     # What the extras pull in, resolved against Colab's versions (fails if an extra needs another version of a
     # package Colab ships: its first cell would then replace Colab's).
+    # The packages COLAB_REPAIRS lets an extra replace are left unconstrained here (the image keeps Colab's).
     report = venv / "extras-report.json"
+    repaired = {d for ds in colabenv.COLAB_REPAIRS.values() for d in ds}
+    (venv / "extras-constraints.txt").write_text("".join(
+        c + "\n" for c in colabenv.constraints() if colabenv.requirement_name(c) not in repaired))
     _pip(venv, "install", "--dry-run", "--ignore-installed", "--report", str(report),
-         "-c", str(venv / "colab-constraints.txt"), *extra_reqs)
+         "-c", str(venv / "extras-constraints.txt"), *extra_reqs)
     image = colabenv.colab_image()
     closure = {colabenv.normalize(i["metadata"]["name"]) for i in json.loads(report.read_text())["install"]}
     shipped = sorted(f"{n}=={image[n]}" for n in closure if n in image)
@@ -175,8 +179,10 @@ def run_chapter(nb: Path, work: Path, image: Path = DEFAULT_VENV, course: Path |
     seconds = time.perf_counter() - t0
     added = installed(site)
     image_pkgs = colabenv.colab_image()
+    # a package COLAB_REPAIRS lets this chapter's extras replace, at exactly the extra's version, is allowed
+    repairs = dict(r.split("==") for r in colabenv.needs(nb).repairs)
     problems = [f"the first cell installed {n}=={v}, which Colab already ships ({n}=={image_pkgs[n]})"
-                for n, v in sorted(added.items()) if n in image_pkgs]
+                for n, v in sorted(added.items()) if n in image_pkgs and repairs.get(n) != v]
     return Result(nb.name, ok and not problems, seconds, output, added, problems)
 
 
