@@ -16,6 +16,7 @@ sweep that chose ``LMRecipe()``'s defaults. Nothing touches the network.
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from typing import Any
 
 import keras
@@ -289,14 +290,14 @@ if __name__ == "__main__":
         import os
         import platform
         import subprocess
-        from datetime import datetime, timezone
+        from datetime import datetime
         from pathlib import Path
 
         root = Path(__file__).resolve().parents[1]
         out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "benchmarks" / "results" / "gpt_seeds.json"
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
         meta = {"command": "python benchmarks/ch15.py --seeds", "git": git.stdout.strip(),
-                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "started": datetime.now(UTC).isoformat(timespec="seconds"),
                 "load_average_start": list(os.getloadavg()), "host": platform.platform(),
                 "cpu_count": os.cpu_count(), "keras": keras.__version__}
         from course_lib import runtime
