@@ -174,7 +174,7 @@ def _conv_bn_relu(x: Any, filters: int, *, padding: str, pool: bool, name: str) 
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _classifier_head(x: Any, units: int, num_classes: int, rate: float) -> Any:
+def _classifier_head(x: Any, units: int, num_classes: int, rate: float, bn_momentum: float = 0.99) -> Any:
     """Flatten -> dropout -> Dense (no bias) -> BatchNorm -> ReLU -> dropout -> float32 softmax."""
     import keras
 
@@ -182,7 +182,7 @@ def _classifier_head(x: Any, units: int, num_classes: int, rate: float) -> Any:
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(rate, name="dropout1")(x)
     x = layers.Dense(units, use_bias=False, name="dense")(x)
-    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="dense_bn")(x)
     x = layers.ReLU(name="dense_relu")(x)
     x = layers.Dropout(rate, name="dropout2")(x)
     return layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
@@ -232,6 +232,7 @@ def fashion_cnn(
     dropout: float = 0.4,
     augment: bool = True,
     seed: int | None = None,
+    bn_momentum: float = 0.99,
 ) -> keras.Model:
     """A CNN for Fashion-MNIST-sized images, with augmentation built in.
 
@@ -250,6 +251,10 @@ def fashion_cnn(
         dropout: dropout rate before and after the hidden dense layer, in ``[0, 1)``.
         augment: add the random horizontal flip.
         seed: seed of the augmentation layer (``None``: Keras' global seed).
+        bn_momentum: momentum of every BatchNormalization's moving mean and variance, in ``[0, 1)``
+            (Keras' default 0.99). It changes nothing in training (batch statistics are used there), only
+            the averages used at inference: after s steps the starting values (mean 0, variance 1) still
+            weigh ``bn_momentum ** s``, so short runs need a smaller momentum (0.99 ** 192 = 0.15; chapter 06 §7.1).
 
     Returns:
         An uncompiled ``keras.Model`` named ``"fashion_cnn"``.
@@ -268,6 +273,7 @@ def fashion_cnn(
         raise TypeError(f"augment must be True or False, got {augment!r}")
     if seed is not None:
         _check_int("seed", seed, 0)
+    momentum = _check_rate("bn_momentum", bn_momentum)
     import keras
 
     layers = keras.layers
@@ -277,8 +283,8 @@ def fashion_cnn(
         x = layers.RandomFlip("horizontal", seed=seed, name="random_flip")(x)
     for i, filters in enumerate(widths, start=1):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_conv")(x)
-        x = layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = layers.BatchNormalization(momentum=momentum, name=f"block{i}_bn")(x)
         x = layers.ReLU(name=f"block{i}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
-    outputs = _classifier_head(x, dense_units, num_classes, rate)
+    outputs = _classifier_head(x, dense_units, num_classes, rate, momentum)
     return keras.Model(inputs, outputs, name="fashion_cnn")

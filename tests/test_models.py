@@ -74,6 +74,8 @@ def test_mnist_cnn_rejects_bad_arguments(kwargs, arg):
         ({"seed": -1}, ValueError, "seed"),
         ({"num_classes": 0}, ValueError, "num_classes"),
         ({"dense_units": 0}, ValueError, "dense_units"),
+        ({"bn_momentum": 1.0}, ValueError, "bn_momentum"),
+        ({"bn_momentum": True}, ValueError, "bn_momentum"),
     ],
 )
 def test_fashion_cnn_rejects_bad_arguments(kwargs, err, arg):
@@ -144,3 +146,28 @@ def test_shared_recipes_are_sane():
         assert isinstance(recipe, Recipe)
         assert recipe.epochs >= 1 and recipe.batch_size >= 1 and recipe.peak_lr > 0
     assert set(models.__all__) >= {"mnist_cnn", "fashion_cnn", "Recipe"}
+
+
+def test_fashion_cnn_bn_momentum_changes_only_the_inference_averages():
+    """Chapter 06 §7.1: the same seed and batches give the same trained weights for any bn_momentum; only the
+    moving averages differ, and after s steps the start values still weigh momentum ** s."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 28, 28, 1)).astype("float32") + 2.0  # mean far from the initial moving mean 0
+    y = rng.integers(0, 10, 64)
+    trained = {}
+    for momentum in (0.99, 0.5):
+        keras.utils.set_random_seed(0)
+        model = fashion_cnn(bn_momentum=momentum, augment=False)
+        assert {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)} \
+            == {momentum}
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)  # 4 steps
+        trained[momentum] = model
+    w99, w50 = (trained[m].get_layer("block1_conv").get_weights()[0] for m in (0.99, 0.5))
+    np.testing.assert_allclose(w99, w50, rtol=1e-5, atol=1e-6)
+    mean99, mean50 = (trained[m].get_layer("block1_bn").moving_mean.numpy() for m in (0.99, 0.5))
+    # after 4 steps the averages are 1 - 0.99**4 = 3.9% of the way from 0 to the batch means, or 94% at 0.5
+    ratio = np.abs(mean99).mean() / np.abs(mean50).mean()
+    assert 0.02 < ratio < 0.07, ratio
