@@ -254,7 +254,7 @@ def fashion_cnn(
         bn_momentum: momentum of every BatchNormalization's moving mean and variance, in ``[0, 1)``
             (Keras' default 0.99). It changes nothing in training (batch statistics are used there), only
             the averages used at inference: after s steps the starting values (mean 0, variance 1) still
-            weigh ``bn_momentum ** s``, so short runs need a smaller momentum (0.99 ** 192 = 0.15; chapter 06 §7.1).
+            weigh ``bn_momentum ** s``, so short runs need a smaller momentum (0.99 ** 192 ≈ 0.15; chapter 06 §7.1).
 
     Returns:
         An uncompiled ``keras.Model`` named ``"fashion_cnn"``.

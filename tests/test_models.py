@@ -149,25 +149,28 @@ def test_shared_recipes_are_sane():
 
 
 def test_fashion_cnn_bn_momentum_changes_only_the_inference_averages():
-    """Chapter 06 §7.1: the same seed and batches give the same trained weights for any bn_momentum; only the
-    moving averages differ, and after s steps the start values still weigh momentum ** s."""
+    """Chapter 06 §7.1: the same seed and batches give the same trained weights (every trainable array) for
+    bn_momentum 0.99 and 0.9; only the moving averages differ, and after s steps the start values still
+    weigh momentum ** s."""
     import keras
 
     rng = np.random.default_rng(0)
     x = rng.random((64, 28, 28, 1)).astype("float32") + 2.0  # mean far from the initial moving mean 0
     y = rng.integers(0, 10, 64)
     trained = {}
-    for momentum in (0.99, 0.5):
+    for momentum in (0.99, 0.9):
         keras.utils.set_random_seed(0)
-        model = fashion_cnn(bn_momentum=momentum, augment=False)
+        model = fashion_cnn(bn_momentum=momentum, seed=1)  # with the random flip, seeded
         assert {layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)} \
             == {momentum}
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
         model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)  # 4 steps
         trained[momentum] = model
-    w99, w50 = (trained[m].get_layer("block1_conv").get_weights()[0] for m in (0.99, 0.5))
-    np.testing.assert_allclose(w99, w50, rtol=1e-5, atol=1e-6)
-    mean99, mean50 = (trained[m].get_layer("block1_bn").moving_mean.numpy() for m in (0.99, 0.5))
-    # after 4 steps the averages are 1 - 0.99**4 = 3.9% of the way from 0 to the batch means, or 94% at 0.5
-    ratio = np.abs(mean99).mean() / np.abs(mean50).mean()
-    assert 0.02 < ratio < 0.07, ratio
+    a, b = ([v.numpy() for v in trained[m].trainable_variables] for m in (0.99, 0.9))
+    assert len(a) == len(b) > 10
+    for wa, wb in zip(a, b, strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    mean99, mean90 = (trained[m].get_layer("block1_bn").moving_mean.numpy() for m in (0.99, 0.9))
+    # after 4 steps the averages are 1 - 0.99**4 = 3.9% of the way from 0 to the batch means, 34% at 0.9
+    ratio = np.abs(mean99).mean() / np.abs(mean90).mean()
+    assert 0.07 < ratio < 0.18, ratio
