@@ -50,10 +50,10 @@ FULL = {"widths": list(sw.WIDTHS), "levels": [10**10.5, 1e11, 10**11.5, 1e12], "
         "seed_points": [(32, 1e11), (64, 1e11), (48, 10**11.5)], "extra_seeds": [1, 2],
         "repeat": {"d_model": 48, "level": 10**11.5, "epochs": [4, 16, 64]},
         "lr_check": {"widths": [24, 48, 96], "level": 1e11, "peaks": [3e-3, 6e-3, 1.2e-2, 2.4e-2]}}
-SMOKE = {"widths": [16, 24, 32], "levels": [1e8, 2e8, 4e8], "ratio_low": 0.01, "ratio_high": 1e4,
-         "heldout_stride": 64, "fit_threshold": 3e8, "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5,
-         "seed_points": [(16, 1e8)], "extra_seeds": [1], "repeat": {"d_model": 16, "level": 2e8, "epochs": [4]},
-         "lr_check": {"widths": [16], "level": 1e8, "peaks": [3e-3, 1e-2]}}
+SMOKE = {"widths": [16, 24, 32], "levels": [5e8, 1e9, 2e9], "ratio_low": 0.01, "ratio_high": 1e4,
+         "heldout_stride": 64, "fit_threshold": 1.5e9, "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5,
+         "seed_points": [(16, 5e8)], "extra_seeds": [1], "repeat": {"d_model": 16, "level": 1e9, "epochs": [4]},
+         "lr_check": {"widths": [16], "level": 5e8, "peaks": [3e-3, 1e-2]}}
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"
 
 
@@ -182,11 +182,11 @@ def run_sweep(grid: dict[str, Any], store: Store) -> None:
 
 def verify(grid: dict[str, Any], store: Store, data: dict[str, Any], trainers: dict[int, sw.SizeTrainer],
            recipe: sw.SweepRecipe) -> None:
-    """Predict, then verify: fit on sweep runs with 6·N·D <= the threshold, write the prediction down for the
+    """Predict, then verify: fit on the sweep runs of the levels <= the threshold, write the prediction down for the
     compute-optimal family model at ``verify_factor`` x their largest compute, then train it (a new seed)."""
     if any(r["kind"] == "verify" for r in store.data["runs"]):
         return
-    fit_runs = [r for r in store.data["runs"] if r["kind"] == "sweep" and r["six_nd"] <= grid["fit_threshold"]]
+    fit_runs = [r for r in store.data["runs"] if r["kind"] == "sweep" and r["level"] <= grid["fit_threshold"]]
     n, d, loss = (np.array([r[k] for r in fit_runs], dtype=float) for k in ("n_params", "tokens", "heldout_bpb"))
     fit = scaling.fit_chinchilla(n, d, loss)
     target = grid["verify_factor"] * max(r["six_nd"] for r in fit_runs)
