@@ -1,19 +1,19 @@
 """``make scaling``: chapter 16's scaling sweep on this machine, stored in benchmarks/results/scaling.json.
 
-The family of ``course_lib.scaling_sweep`` (2 layers, d_model 16..192, non-embedding N from 6.6e3 to 8.9e5),
-trained at four IsoFLOP compute levels C (6·N·D FLOPs, half a decade apart, 3.16e10 to 1e12): D = C / (6·N)
+The family of ``course_lib.scaling_sweep`` (2 layers, d_model 8..192, non-embedding N from 1.8e3 to 8.9e5),
+trained at five IsoFLOP compute levels C (6·N·D FLOPs, half a decade apart, 1e10 to 1e12): D = C / (6·N)
 tokens, each run with its schedule ending at its own budget, its width's peak learning rate and its budget's
 batch size (``SweepRecipe``). At each level only the widths whose tokens per parameter D/N lie in
 ``[ratio_low, ratio_high]`` are trained: a window that moves with C, as Hoffmann et al.'s (2022, §3.2) IsoFLOP
 model ranges do, wide enough to bracket the minimum on both sides.
 
-Stages, in order: (1) ``lr``: the learning-rate check on the validation plays (three widths x four peak rates
-at one level) that chose the rule in ``SweepRecipe``; (2) the sweep runs at the levels <= ``fit_threshold``;
+Stages, in order: (1) ``lr``: a learning-rate check on the validation plays (three widths x four peak rates at
+one level) of the rule in ``SweepRecipe``; (2) the sweep runs at the levels <= ``fit_threshold``;
 (3) predict, then verify: L(N, D) is fitted on them, the predicted loss (with a bootstrap interval) of the
 compute-optimal family model at ``verify_factor`` x their largest compute is written to the results file,
-*then* that model is trained (a new seed) and its loss stored; (4) the levels above the threshold; (5) two
-extra seeds at three points (the noise floor); (6) runs that repeat a smaller pool of tokens 4x, 16x and 64x
-(Muennighoff et al., 2023).
+*then* that model is trained (a new seed) and its loss stored; (4) the levels above the threshold but the
+last; (5) two extra seeds at three points (the noise floor); (6) runs that repeat a smaller pool of tokens
+4x, 16x and 64x (Muennighoff et al., 2023); (7) the highest level, the most expensive.
 
 Every run is stored as soon as it ends (with git hash, command, seed, timings, load); a rerun skips runs
 already stored, so an interrupted ``make scaling`` resumes. ``SMOKE=1`` (or ``--smoke``): a tiny grid into a
@@ -45,11 +45,11 @@ from course_lib import scaling_sweep as sw  # noqa: E402
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from ch15 import peak_matmul_flops as _ch15_peak  # noqa: E402
 
-FULL = {"widths": list(sw.WIDTHS), "levels": [10**10.5, 1e11, 10**11.5, 1e12], "ratio_low": 0.4, "ratio_high": 400.0,
-        "heldout_stride": 4, "fit_threshold": 4e11, "verify_factor": 4.0, "verify_seed": 100, "bootstrap": 200,
-        "seed_points": [(32, 1e11), (64, 1e11), (48, 10**11.5)], "extra_seeds": [1, 2],
-        "repeat": {"d_model": 48, "level": 10**11.5, "epochs": [4, 16, 64]},
-        "lr_check": {"widths": [24, 48, 96], "level": 1e11, "peaks": [3e-3, 6e-3, 1.2e-2, 2.4e-2]}}
+FULL = {"widths": list(sw.WIDTHS), "levels": [1e10, 10**10.5, 1e11, 10**11.5, 1e12], "ratio_low": 1.0,
+        "ratio_high": 3000.0, "heldout_stride": 4, "fit_threshold": 1.5e11, "verify_factor": 4.0, "verify_seed": 100,
+        "bootstrap": 200, "seed_points": [(16, 10**10.5), (24, 1e11), (32, 1e11)], "extra_seeds": [1, 2],
+        "repeat": {"d_model": 24, "level": 1e11, "epochs": [4, 16, 64]},
+        "lr_check": {"widths": [12, 24, 48], "level": 10**10.5, "peaks": [3e-3, 6e-3, 1.2e-2, 2.4e-2]}}
 SMOKE = {"widths": [16, 24, 32], "levels": [5e8, 1e9, 2e9], "ratio_low": 0.01, "ratio_high": 1e4,
          "heldout_stride": 64, "fit_threshold": 1.5e9, "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5,
          "seed_points": [(16, 5e8)], "extra_seeds": [1], "repeat": {"d_model": 16, "level": 1e9, "epochs": [4]},
@@ -165,7 +165,7 @@ def run_sweep(grid: dict[str, Any], store: Store) -> None:
             one("sweep", d_model, level)
     store.data["meta"]["peak_flops"].append(peak_matmul_flops())
     verify(grid, store, data, trainers, recipe)
-    for level in above:
+    for level in above[:-1]:
         for d_model in widths_at(level, grid, recipe):
             one("sweep", d_model, level)
         store.data["meta"]["peak_flops"].append(peak_matmul_flops())
@@ -176,6 +176,9 @@ def run_sweep(grid: dict[str, Any], store: Store) -> None:
     rep = grid["repeat"]
     for epochs in rep["epochs"]:
         one("repeat", rep["d_model"], rep["level"], 0, epochs)
+    for level in above[-1:]:  # the most expensive level last: an interrupted sweep keeps everything else
+        for d_model in widths_at(level, grid, recipe):
+            one("sweep", d_model, level)
     store.data["meta"]["peak_flops"].append(peak_matmul_flops())
     store.save()
 

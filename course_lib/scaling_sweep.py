@@ -1,10 +1,10 @@
 """One point of a scaling sweep: a GPT of a given width, trained on a given number of tokens, scored in bits per byte.
 
 The model family (one rule, so that a single number, the width, picks the model): two Transformer blocks,
-two attention heads, ``d_ff = 4·d_model``, and ``d_model`` on the ladder :data:`WIDTHS` (16 to 192, steps of
-×1.33-1.5), so that N grows by about ×2 per step from 6.6·10³ to 8.9·10⁵. Depth is fixed because on a 2-core
+two attention heads, ``d_ff = 4·d_model``, and ``d_model`` on the ladder :data:`WIDTHS` (8 to 192, steps of
+×1.33-1.5), so that N grows by about ×2 per step from 1.8·10³ to 8.9·10⁵. Depth is fixed because on a 2-core
 CPU every extra layer adds per-step overhead that small models cannot amortise; Kaplan et al. (2020, §3.1,
-fig. 5) found the loss to depend mainly on N over a wide range of aspect ratios d_model/n_layers (here 8 to
+fig. 5) found the loss to depend mainly on N over a wide range of aspect ratios d_model/n_layers (here 4 to
 96), with very shallow models somewhat worse at equal N, so the family is self-consistent but not of the
 best shape. N is the *non-embedding* parameter count (Kaplan et al., 2020, §2.1): every parameter except
 the token and position embeddings.
@@ -36,8 +36,8 @@ import tensorflow as tf
 from course_lib import sizing
 from course_lib.gpt import GPTConfig, build_gpt, lm_loss
 
-WIDTHS: tuple[int, ...] = (16, 24, 32, 48, 64, 96, 128, 192)
-"""The family's d_model ladder; with 2 layers, N = 2·(12·d² + 13·d) + 2·d from 6,624 to 893,184."""
+WIDTHS: tuple[int, ...] = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192)
+"""The family's d_model ladder; with 2 layers, N = 2·(12·d² + 13·d) + 2·d from 1,760 to 890,112."""
 N_LAYERS = 2
 N_HEADS = 2
 
@@ -107,7 +107,7 @@ class SweepRecipe:
     min_batch: int = 8
     max_batch: int = 64
     target_steps: int = 256
-    lr_ref: float = 1e-2
+    lr_ref: float = 7.3e-3
     d_ref: int = 32
     lr_exponent: float = 0.5
     warmup_fraction: float = 0.1
