@@ -97,16 +97,16 @@ def compute_flops(config: GPTConfig, tokens: float) -> dict[str, float]:
 class SweepRecipe:
     """How every sweep run trains: AdamW, warm-up then cosine ending at the run's own last step.
 
-    Per run: :meth:`batch_size` windows of ``context_length`` tokens per step (a power of two that gives
-    about ``target_steps`` steps, clipped to [``min_batch``, ``max_batch``]); :meth:`steps` =
+    Per run: :meth:`batch_size` windows of ``context_length`` tokens per step (a multiple of ``min_batch``
+    that gives about ``target_steps`` steps, clipped to [``min_batch``, ``max_batch``]); :meth:`steps` =
     tokens // (batch · context_length); peak learning rate :meth:`peak_lr` =
     ``lr_ref·(d_ref/d_model)^lr_exponent``.
     """
 
     context_length: int = 64
-    min_batch: int = 8
+    min_batch: int = 4
     max_batch: int = 64
-    target_steps: int = 256
+    target_steps: int = 384
     lr_ref: float = 7.3e-3
     d_ref: int = 32
     lr_exponent: float = 0.5
@@ -117,10 +117,11 @@ class SweepRecipe:
     clipnorm: float = 1.0
 
     def batch_size(self, tokens: int) -> int:
-        """Windows per step for a budget of ``tokens``: the power of two nearest to
-        tokens / (target_steps · context_length), clipped to [min_batch, max_batch]."""
+        """Windows per step for a budget of ``tokens``: the multiple of ``min_batch`` nearest to
+        tokens / (target_steps · context_length), clipped to [min_batch, max_batch]; so most runs take about
+        ``target_steps`` steps (the smallest budgets fewer, the largest more)."""
         ideal = _int(tokens, "tokens") / (self.target_steps * self.context_length)
-        return int(min(self.max_batch, max(self.min_batch, 2 ** round(math.log2(max(ideal, 1.0))))))
+        return int(min(self.max_batch, max(self.min_batch, self.min_batch * round(ideal / self.min_batch))))
 
     def steps(self, tokens: int) -> int:
         """Optimizer steps for a budget of ``tokens`` tokens (at least 10)."""

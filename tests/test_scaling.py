@@ -187,11 +187,12 @@ def test_recipe_rules_and_schedule_matches_keras_cosine_decay():
     assert np.allclose([float(graph(s)) for s in range(0, 100, 7)], ours[::7], rtol=1e-5, atol=1e-9)
     with pytest.raises(ValueError, match="peak"):
         graph.set_run(100, 5.0)
-    # batch: a power of two giving about target_steps steps, within [min_batch, max_batch]
-    assert recipe.batch_size(8 * 64 * 25) == recipe.min_batch and recipe.steps(8 * 64 * 25) == 25
+    # batch: a multiple of min_batch giving about target_steps steps, within [min_batch, max_batch]
+    assert recipe.batch_size(4 * 64 * 25) == recipe.min_batch == 4 and recipe.steps(4 * 64 * 25) == 25
     assert recipe.batch_size(10**9) == recipe.max_batch
     mid = recipe.target_steps * recipe.context_length * 16
     assert recipe.batch_size(mid) == 16 and recipe.steps(mid) == recipe.target_steps
+    assert recipe.batch_size(recipe.target_steps * recipe.context_length * 25) == 24
     assert recipe.steps(1) == 10
     with pytest.raises(ValueError, match="tokens"):
         recipe.batch_size(0)
@@ -224,8 +225,8 @@ def test_size_trainer_reproducible_and_scores_like_heldout_bits_per_byte():
     again = trainer.run(5120, seed=0, **data)
     assert first["heldout_bpb"] == pytest.approx(again["heldout_bpb"], rel=1e-6)
     assert first["heldout_bpb"] != other["heldout_bpb"]
-    assert first["steps"] == 10 and first["tokens"] == 5120 and first["heldout_bpb"] < 8
-    assert first["batch_size"] == 8 and first["peak_lr"] == pytest.approx(trainer.recipe.peak_lr(16))
+    assert first["steps"] == 20 and first["tokens"] == 5120 and first["heldout_bpb"] < 8
+    assert first["batch_size"] == 4 and first["peak_lr"] == pytest.approx(trainer.recipe.peak_lr(16))
     quick = SizeTrainer(16, SweepRecipe(target_steps=10))
     bigger = quick.run(32 * 64 * 10, seed=0, **data)  # a bigger budget: bigger batches, one trace for both
     smaller = quick.run(8 * 64 * 10, seed=0, **data)
