@@ -11,6 +11,7 @@ import pytest
 from course_lib import scaling
 from course_lib.scaling import (
     ChinchillaFit,
+    IsoFLOPMinimum,
     bootstrap,
     fit_chinchilla,
     fit_kaplan,
@@ -67,7 +68,7 @@ def test_isoflop_minimum_recovers_the_optimum_and_says_it_is_bracketed():
     n_opt, _ = TRUE.compute_optimal(c)
     n = n_opt * np.logspace(-0.6, 0.6, 9)
     m = isoflop_minimum(n, TRUE.loss(n, c / (6 * n)))
-    assert m.bracketed and "bracketed" in m.note
+    assert isinstance(m, IsoFLOPMinimum) and m.bracketed and "bracketed" in m.note
     assert abs(np.log(m.n_opt / n_opt)) < 0.1
     assert abs(m.loss_min - TRUE.loss(n_opt, c / (6 * n_opt))) < 0.01
 
