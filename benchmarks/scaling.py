@@ -1,17 +1,23 @@
 """``make scaling``: chapter 16's scaling sweep on this machine, stored in benchmarks/results/scaling.json.
 
-The sweep: the model family of ``course_lib.scaling_sweep`` (n_layers 2..7, d_model = 16·n_layers,
-non-embedding N from 2.5e4 to 1.1e6), each trained at four IsoFLOP compute levels C (6·N·D FLOPs, log-spaced
-by 2x): D = C / (6·N) tokens (at least 10 steps), each run with its schedule ending at its own budget.
-Predict, then verify: after the runs with 6·N·D <= ``fit_threshold`` (the two lowest levels), L(N, D) is fitted
-on them, the predicted loss (with a bootstrap interval) of the compute-optimal family model at 4x their largest
-compute is written to the results file, *then* that model is trained (a new seed) and its loss stored.
-Then the two higher levels, 2 extra seeds at three points (the noise floor) and two runs that repeat a smaller
-pool of tokens 4x and 16x (Muennighoff et al., 2023).
+The family of ``course_lib.scaling_sweep`` (2 layers, d_model 8..192, non-embedding N from 1.8e3 to 8.9e5),
+trained at five IsoFLOP compute levels C (6·N·D FLOPs, half a decade apart, 1e10 to 1e12): D = C / (6·N)
+tokens, each run with its schedule ending at its own budget, its width's peak learning rate and its budget's
+batch size (``SweepRecipe``). At each level only the widths whose tokens per parameter D/N lie in
+``[ratio_low, ratio_high]`` are trained: a window that moves with C, as Hoffmann et al.'s (2022, §3.2) IsoFLOP
+model ranges do, wide enough to bracket the minimum on both sides.
 
-Every run is stored as soon as it ends (with git hash, command, seed, timings); a rerun skips runs already
-stored, so an interrupted ``make scaling`` resumes. ``SMOKE=1`` (or ``--smoke``): a tiny grid into a scratch
-file (tests/test_scaling.py). Nothing touches the network.
+Stages, in order: (1) ``lr``: a learning-rate check on the validation plays (three widths x four peak rates at
+one level) of the rule in ``SweepRecipe``; (2) the sweep runs at the levels <= ``fit_threshold``;
+(3) predict, then verify: L(N, D) is fitted on them, the predicted loss (with a bootstrap interval) of the
+compute-optimal family model at ``verify_factor`` x their largest compute is written to the results file,
+*then* that model is trained (a new seed) and its loss stored; (4) the levels above the threshold but the
+last; (5) two extra seeds at three points (the noise floor); (6) runs that repeat a smaller pool of tokens
+4x, 16x and 64x (Muennighoff et al., 2023); (7) the highest level, the most expensive.
+
+Every run is stored as soon as it ends (with git hash, command, seed, timings, load); a rerun skips runs
+already stored, so an interrupted ``make scaling`` resumes. ``SMOKE=1`` (or ``--smoke``): a tiny grid into a
+scratch file (tests/test_scaling.py). Nothing touches the network.
 """
 
 from __future__ import annotations
@@ -39,13 +45,15 @@ from course_lib import scaling_sweep as sw  # noqa: E402
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from ch15 import peak_matmul_flops as _ch15_peak  # noqa: E402
 
-FULL = {"layers": [2, 3, 4, 5, 6, 7], "levels": [7.8125e9, 1.5625e10, 3.125e10, 6.25e10], "heldout_stride": 4,
-        "fit_threshold": 1.6e10, "verify_factor": 4.0, "verify_seed": 100, "bootstrap": 200,
-        "seed_points": [(2, 1.5625e10), (4, 1.5625e10), (3, 3.125e10)], "extra_seeds": [1, 2],
-        "repeat": {"n_layers": 3, "level": 3.125e10, "epochs": [4, 16]}}
-SMOKE = {"layers": [1, 2, 3], "levels": [1e8, 2e8, 4e8], "heldout_stride": 64, "fit_threshold": 1e10,
-         "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5, "seed_points": [(1, 1e8)], "extra_seeds": [1],
-         "repeat": {"n_layers": 1, "level": 2e8, "epochs": [4]}}
+FULL = {"widths": list(sw.WIDTHS), "levels": [1e10, 10**10.5, 1e11, 10**11.5, 1e12], "ratio_low": 1.0,
+        "ratio_high": 3000.0, "heldout_stride": 4, "fit_threshold": 1.5e11, "verify_factor": 4.0, "verify_seed": 100,
+        "bootstrap": 200, "seed_points": [(16, 10**10.5), (24, 1e11), (32, 1e11)], "extra_seeds": [1, 2],
+        "repeat": {"d_model": 24, "level": 1e11, "epochs": [4, 16, 64]},
+        "lr_check": {"widths": [12, 24, 48], "level": 10**10.5, "peaks": [3e-3, 6e-3, 1.2e-2, 2.4e-2]}}
+SMOKE = {"widths": [16, 24, 32], "levels": [5e8, 1e9, 2e9], "ratio_low": 0.01, "ratio_high": 1e4,
+         "heldout_stride": 64, "fit_threshold": 1.5e9, "verify_factor": 2.0, "verify_seed": 100, "bootstrap": 5,
+         "seed_points": [(16, 5e8)], "extra_seeds": [1], "repeat": {"d_model": 16, "level": 1e9, "epochs": [4]},
+         "lr_check": {"widths": [16], "level": 5e8, "peaks": [3e-3, 1e-2]}}
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"
 
 
@@ -64,11 +72,21 @@ def git_hash() -> str:
         return "unknown"
 
 
-def tokens_for(level: float, n_layers: int, recipe: sw.SweepRecipe) -> int:
-    """D = C / (6·N), rounded to whole steps."""
-    n = sw.non_embedding_params(sw.family_config(n_layers, context_length=recipe.context_length))
-    per_step = recipe.batch_size * recipe.context_length
-    return recipe.steps(max(1, round(level / (6 * n) / per_step)) * per_step) * per_step
+def n_params(d_model: int, recipe: sw.SweepRecipe) -> int:
+    return sw.non_embedding_params(sw.family_config(d_model, context_length=recipe.context_length))
+
+
+def tokens_for(level: float, d_model: int, recipe: sw.SweepRecipe) -> int:
+    """D = C / (6·N), rounded to whole steps of the run's batch."""
+    ideal = max(1, round(level / (6 * n_params(d_model, recipe))))
+    per_step = recipe.batch_size(ideal) * recipe.context_length
+    return recipe.steps(ideal) * per_step
+
+
+def widths_at(level: float, grid: dict[str, Any], recipe: sw.SweepRecipe) -> list[int]:
+    """The widths trained at compute ``level``: those with ratio_low <= D/N <= ratio_high."""
+    return [w for w in grid["widths"]
+            if grid["ratio_low"] <= level / (6 * n_params(w, recipe) ** 2) <= grid["ratio_high"]]
 
 
 class Store:
@@ -89,10 +107,11 @@ class Store:
         self.save()
 
     def key(self, rec: dict[str, Any]) -> tuple:
-        return (rec["kind"], rec["n_layers"], rec["tokens"], rec["seed"], rec.get("unique_request"))
+        return (rec["kind"], rec["d_model"], rec["tokens"], rec["seed"], rec.get("unique_request"),
+                round(rec["peak_lr"], 8))
 
-    def has(self, kind: str, n_layers: int, tokens: int, seed: int, unique: int | None) -> bool:
-        return (kind, n_layers, tokens, seed, unique) in {self.key(r) for r in self.data["runs"]}
+    def has(self, kind: str, d_model: int, tokens: int, seed: int, unique: int | None, peak: float) -> bool:
+        return (kind, d_model, tokens, seed, unique, round(peak, 8)) in {self.key(r) for r in self.data["runs"]}
 
     def add(self, rec: dict[str, Any]) -> None:
         self.data["runs"].append(rec)
@@ -114,83 +133,90 @@ def run_sweep(grid: dict[str, Any], store: Store) -> None:
     trainers: dict[int, sw.SizeTrainer] = {}
     store.data["meta"]["peak_flops"].append(peak_matmul_flops())
 
-    def one(kind: str, n_layers: int, level: float, seed: int = 0, epochs: float | None = None) -> None:
-        tokens = tokens_for(level, n_layers, recipe)
+    def one(kind: str, d_model: int, level: float, seed: int = 0, epochs: float | None = None,
+            peak: float | None = None) -> None:
+        tokens = tokens_for(level, d_model, recipe)
         unique = None if epochs is None else int(tokens / epochs)
-        if store.has(kind, n_layers, tokens, seed, unique):
+        lr = recipe.peak_lr(d_model) if peak is None else peak
+        if store.has(kind, d_model, tokens, seed, unique, lr):
             return
-        if n_layers not in trainers:
-            t0 = time.perf_counter()
-            trainers[n_layers] = sw.SizeTrainer(n_layers, recipe)
-            build = time.perf_counter() - t0
-        else:
-            build = 0.0
         t0 = time.perf_counter()
-        rec = trainers[n_layers].run(tokens, seed=seed, unique_tokens=unique, **data)
+        if d_model not in trainers:
+            trainers[d_model] = sw.SizeTrainer(d_model, recipe)
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rec = trainers[d_model].run(tokens, seed=seed, unique_tokens=unique, peak_lr=lr, **data)
         rec.update(kind=kind, level=level, unique_request=unique, wall_seconds=time.perf_counter() - t0 + build,
                    load_average=list(os.getloadavg()), git=store.data["meta"]["sessions"][-1]["git"])
-        print(f"{kind:7s} L={n_layers} N={rec['n_params']:>8,} D={rec['tokens']:>9,} seed={seed} "
-              f"epochs={rec['epochs']:.2f} bpb={rec['heldout_bpb']:.4f} train {rec['train_seconds']:.0f}s "
-              f"wall {rec['wall_seconds']:.0f}s load {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{kind:7s} d={d_model:>3} N={rec['n_params']:>7,} D={rec['tokens']:>9,} B={rec['batch_size']:>2} "
+              f"steps={rec['steps']:>5} lr={lr:.4f} seed={seed} epochs={rec['epochs']:.2f} "
+              f"bpb={rec['heldout_bpb']:.4f} train {rec['train_seconds']:.0f}s wall {rec['wall_seconds']:.0f}s "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
         store.add(rec)
 
+    check = grid["lr_check"]
+    for d_model in check["widths"]:
+        for peak in check["peaks"]:
+            one("lr", d_model, check["level"], peak=peak)
     below = [c for c in grid["levels"] if c <= grid["fit_threshold"]]
     above = [c for c in grid["levels"] if c > grid["fit_threshold"]]
     for level in below:
-        for n_layers in grid["layers"]:
-            one("sweep", n_layers, level)
+        for d_model in widths_at(level, grid, recipe):
+            one("sweep", d_model, level)
     store.data["meta"]["peak_flops"].append(peak_matmul_flops())
     verify(grid, store, data, trainers, recipe)
-    for level in above:
-        for n_layers in grid["layers"]:
-            one("sweep", n_layers, level)
+    for level in above[:-1]:
+        for d_model in widths_at(level, grid, recipe):
+            one("sweep", d_model, level)
         store.data["meta"]["peak_flops"].append(peak_matmul_flops())
         store.save()
-    for n_layers, level in grid["seed_points"]:
+    for d_model, level in grid["seed_points"]:
         for seed in grid["extra_seeds"]:
-            one("seeds", n_layers, level, seed)
+            one("seeds", d_model, level, seed)
     rep = grid["repeat"]
     for epochs in rep["epochs"]:
-        one("repeat", rep["n_layers"], rep["level"], 0, epochs)
+        one("repeat", rep["d_model"], rep["level"], 0, epochs)
+    for level in above[-1:]:  # the most expensive level last: an interrupted sweep keeps everything else
+        for d_model in widths_at(level, grid, recipe):
+            one("sweep", d_model, level)
     store.data["meta"]["peak_flops"].append(peak_matmul_flops())
     store.save()
 
 
 def verify(grid: dict[str, Any], store: Store, data: dict[str, Any], trainers: dict[int, sw.SizeTrainer],
            recipe: sw.SweepRecipe) -> None:
-    """Predict, then verify: fit on sweep runs with 6·N·D <= the threshold, write the prediction down for the
+    """Predict, then verify: fit on the sweep runs of the levels <= the threshold, write the prediction down for the
     compute-optimal family model at ``verify_factor`` x their largest compute, then train it (a new seed)."""
     if any(r["kind"] == "verify" for r in store.data["runs"]):
         return
-    fit_runs = [r for r in store.data["runs"] if r["kind"] == "sweep" and r["six_nd"] <= grid["fit_threshold"]]
+    fit_runs = [r for r in store.data["runs"] if r["kind"] == "sweep" and r["level"] <= grid["fit_threshold"]]
     n, d, loss = (np.array([r[k] for r in fit_runs], dtype=float) for k in ("n_params", "tokens", "heldout_bpb"))
     fit = scaling.fit_chinchilla(n, d, loss)
     target = grid["verify_factor"] * max(r["six_nd"] for r in fit_runs)
     n_opt, d_opt = fit.compute_optimal(target)
-    sizes = {L: sw.non_embedding_params(sw.family_config(L, context_length=recipe.context_length))
-             for L in range(1, 9)}
-    depth = min(sizes, key=lambda L: abs(np.log(sizes[L] / n_opt)))
-    tokens = tokens_for(target, depth, recipe)
-    predicted = float(fit.loss(sizes[depth], tokens))
+    sizes = {w: n_params(w, recipe) for w in grid["widths"]}
+    width = min(sizes, key=lambda w: abs(np.log(sizes[w] / n_opt)))
+    tokens = tokens_for(target, width, recipe)
+    predicted = float(fit.loss(sizes[width], tokens))
 
     def statistic(idx: np.ndarray) -> float:
         f = scaling.fit_chinchilla(n[idx], d[idx], loss[idx], starts=[fit])
-        return float(f.loss(sizes[depth], tokens))
+        return float(f.loss(sizes[width], tokens))
 
     low, high, _ = scaling.bootstrap(statistic, len(fit_runs), samples=grid["bootstrap"], seed=0)
     store.data["meta"]["prediction"] = {
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "fit_runs": len(fit_runs), "fit_threshold": grid["fit_threshold"], "max_fit_flops": target / grid[
             "verify_factor"], "target_flops": target, "fit": sw.asdict(fit), "n_opt": float(n_opt),
-        "d_opt": float(d_opt), "n_layers": depth, "n_params": sizes[depth], "tokens": tokens,
+        "d_opt": float(d_opt), "d_model": width, "n_params": sizes[width], "tokens": tokens,
         "predicted_bpb": predicted, "interval_95": [float(low), float(high)], "seed": grid["verify_seed"]}
     store.save()
-    print(f"prediction written: L={depth} N={sizes[depth]:,} D={tokens:,} at C={target:.3g}: "
+    print(f"prediction written: d={width} N={sizes[width]:,} D={tokens:,} at C={target:.3g}: "
           f"{predicted:.4f} bpb [{float(low):.4f}, {float(high):.4f}]", flush=True)
-    if depth not in trainers:
-        trainers[depth] = sw.SizeTrainer(depth, recipe)
+    if width not in trainers:
+        trainers[width] = sw.SizeTrainer(width, recipe)
     t0 = time.perf_counter()
-    rec = trainers[depth].run(tokens, seed=grid["verify_seed"], **data)
+    rec = trainers[width].run(tokens, seed=grid["verify_seed"], **data)
     rec.update(kind="verify", level=target, unique_request=None, wall_seconds=time.perf_counter() - t0,
                load_average=list(os.getloadavg()), git=store.data["meta"]["sessions"][-1]["git"])
     store.add(rec)

@@ -1,14 +1,20 @@
-"""One point of a scaling sweep: a GPT of a given depth, trained on a given number of tokens, scored in bits per byte.
+"""One point of a scaling sweep: a GPT of a given width, trained on a given number of tokens, scored in bits per byte.
 
-The model family (one rule, so that a single number, the depth, picks the model): ``d_model = 16·n_layers``
-and heads of width 16 (``n_heads = n_layers``), i.e. a fixed aspect ratio d_model / n_layers = 16, inside the
-range where Kaplan et al. (2020, §3.1, fig. 5) found the loss to depend on the parameter count and barely on
-the shape. N is the *non-embedding* parameter count (Kaplan et al., 2020, §2.1): every parameter except the
-token and position embeddings.
+The model family (one rule, so that a single number, the width, picks the model): two Transformer blocks,
+two attention heads, ``d_ff = 4·d_model``, and ``d_model`` on the ladder :data:`WIDTHS` (8 to 192, steps of
+×1.33-1.5), so that N grows by about ×2 per step from 1.8·10³ to 8.9·10⁵. Depth is fixed because on a 2-core
+CPU every extra layer adds per-step overhead that small models cannot amortise; Kaplan et al. (2020, §3.1,
+fig. 5) found the loss to depend mainly on N over a wide range of aspect ratios d_model/n_layers (here 4 to
+96), with very shallow models somewhat worse at equal N, so the family is self-consistent but not of the
+best shape. N is the *non-embedding* parameter count (Kaplan et al., 2020, §2.1): every parameter except
+the token and position embeddings.
 
 Each run has its own learning-rate schedule that ends at its own budget (linear warm-up over the first 10 %
 of steps, cosine decay to 10 % of the peak at the last step), as Hoffmann et al. (2022, §3.1 and fig. A1)
-showed is needed: scoring a long schedule part-way overestimates the loss of a short run.
+showed is needed: scoring a long schedule part-way overstates the loss of a short run. The peak learning
+rate falls with the width, ``lr = lr_ref·(d_ref/d_model)^lr_exponent`` (wider layers take smaller Adam steps,
+the direction of μP, Yang et al., 2022; the constants were chosen on the validation plays), and the batch
+grows with the budget so that every run takes enough optimizer steps (:meth:`SweepRecipe.batch_size`).
 
 Compute is counted two ways (FLOPs; Kaplan et al., 2020, table 1): ``6·N·D``, and ``6·N·D`` plus the
 attention-score term ``6·n_layers·n_ctx·d_model·D`` (3 × the forward pass's ``2·n_layers·n_ctx·d_attn``).
@@ -30,7 +36,10 @@ import tensorflow as tf
 from course_lib import sizing
 from course_lib.gpt import GPTConfig, build_gpt, lm_loss
 
-HEAD_WIDTH = 16  # d_model / n_heads, and the aspect ratio d_model / n_layers
+WIDTHS: tuple[int, ...] = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192)
+"""The family's d_model ladder; with 2 layers, N = 2·(12·d² + 13·d) + 2·d from 1,760 to 890,112."""
+N_LAYERS = 2
+N_HEADS = 2
 
 
 def _int(value: Any, name: str, minimum: int = 1) -> int:
@@ -41,14 +50,16 @@ def _int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def family_config(n_layers: int, vocab_size: int = 512, context_length: int = 64) -> GPTConfig:
-    """The sweep's model of depth ``n_layers``: d_model = 16·n_layers, n_heads = n_layers, d_ff = 4·d_model.
+def family_config(d_model: int, vocab_size: int = 512, context_length: int = 64) -> GPTConfig:
+    """The sweep's model of width ``d_model``: 2 layers, 2 heads (of width d_model / 2), d_ff = 4·d_model.
 
-    Raises TypeError / ValueError naming the argument when a size is not a positive int.
+    Raises TypeError / ValueError naming the argument when a size is not a positive int or ``d_model`` is odd.
     """
-    n = _int(n_layers, "n_layers")
+    d = _int(d_model, "d_model", 2)
+    if d % N_HEADS:
+        raise ValueError(f"d_model must be divisible by the {N_HEADS} heads, got {d}")
     return GPTConfig(vocab_size=_int(vocab_size, "vocab_size", 2), context_length=_int(context_length,
-                     "context_length"), d_model=HEAD_WIDTH * n, n_layers=n, n_heads=n)
+                     "context_length"), d_model=d, n_layers=N_LAYERS, n_heads=N_HEADS)
 
 
 def non_embedding_params(config: GPTConfig) -> int:
@@ -86,33 +97,39 @@ def compute_flops(config: GPTConfig, tokens: float) -> dict[str, float]:
 class SweepRecipe:
     """How every sweep run trains: AdamW, warm-up then cosine ending at the run's own last step.
 
-    ``batch_size`` windows of ``context_length`` tokens per step; the run's step count is
-    ``tokens // (batch_size · context_length)``.
+    Per run: :meth:`batch_size` windows of ``context_length`` tokens per step (a multiple of ``min_batch``
+    that gives about ``target_steps`` steps, clipped to [``min_batch``, ``max_batch``]); :meth:`steps` =
+    tokens // (batch · context_length); peak learning rate :meth:`peak_lr` =
+    ``lr_ref·(d_ref/d_model)^lr_exponent``.
     """
 
-    batch_size: int = 8
     context_length: int = 64
-    peak_learning_rate: float = 3e-3
+    min_batch: int = 4
+    max_batch: int = 64
+    target_steps: int = 384
+    lr_ref: float = 7.3e-3
+    d_ref: int = 32
+    lr_exponent: float = 0.5
     warmup_fraction: float = 0.1
     final_fraction: float = 0.1
     weight_decay: float = 0.1
     beta_2: float = 0.95
     clipnorm: float = 1.0
 
+    def batch_size(self, tokens: int) -> int:
+        """Windows per step for a budget of ``tokens``: the multiple of ``min_batch`` nearest to
+        tokens / (target_steps · context_length), clipped to [min_batch, max_batch]; so most runs take about
+        ``target_steps`` steps (the smallest budgets fewer, the largest more)."""
+        ideal = _int(tokens, "tokens") / (self.target_steps * self.context_length)
+        return int(min(self.max_batch, max(self.min_batch, self.min_batch * round(ideal / self.min_batch))))
+
     def steps(self, tokens: int) -> int:
         """Optimizer steps for a budget of ``tokens`` tokens (at least 10)."""
-        return max(10, _int(tokens, "tokens") // (self.batch_size * self.context_length))
+        return max(10, _int(tokens, "tokens") // (self.batch_size(tokens) * self.context_length))
 
-    def optimizer(self, steps: int) -> keras.optimizers.AdamW:
-        """A fresh AdamW whose schedule ends at ``steps``."""
-        warmup = max(1, int(self.warmup_fraction * steps))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=steps - warmup, alpha=self.final_fraction,
-            warmup_target=self.peak_learning_rate, warmup_steps=warmup)
-        opt = keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay, beta_2=self.beta_2,
-                                     clipnorm=self.clipnorm)
-        opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-        return opt
+    def peak_lr(self, d_model: int) -> float:
+        """Peak learning rate of a model of width ``d_model``: lr_ref·(d_ref/d_model)^lr_exponent."""
+        return self.lr_ref * (self.d_ref / _int(d_model, "d_model")) ** self.lr_exponent
 
 
 def training_windows(ids: Any, context_length: int, batch_size: int, *, unique_tokens: int | None = None,
@@ -136,7 +153,8 @@ def training_windows(ids: Any, context_length: int, batch_size: int, *, unique_t
                              f"of {t} tokens, got {unique_tokens}")
         windows = windows[np.sort(np.random.default_rng(seed).choice(len(windows), k, replace=False))]
     ds = tf.data.Dataset.from_tensor_slices(np.ascontiguousarray(windows))
-    ds = ds.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True).repeat().batch(b, drop_remainder=True)
+    # Endless, so every batch is full; no drop_remainder, so the batch dimension stays unknown (one trace).
+    ds = ds.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True).repeat().batch(b)
     return ds.map(lambda w: (w[:, :-1], w[:, 1:])).prefetch(tf.data.AUTOTUNE)
 
 
@@ -173,12 +191,11 @@ def sweep_data(vocab_size: int = 512, context_length: int = 64, heldout_stride: 
             "token_bytes": token_bytes}
 
 
-def learning_rate(step: int, steps: int, recipe: SweepRecipe) -> float:
-    """The run's learning rate at ``step`` (0-based) of ``steps``: linear warm-up from 0 over
+def learning_rate(step: int, steps: int, recipe: SweepRecipe, peak: float) -> float:
+    """The run's learning rate at ``step`` (0-based) of ``steps``: linear warm-up from 0 to ``peak`` over
     ``warmup_fraction·steps`` steps, then cosine decay to ``final_fraction`` of the peak at the last step
-    (the values of ``keras.optimizers.schedules.CosineDecay`` with ``warmup_target``, checked in the chapter)."""
+    (the values of ``keras.optimizers.schedules.CosineDecay`` with ``warmup_target``, checked in tests)."""
     warmup = max(1, int(recipe.warmup_fraction * steps))
-    peak = recipe.peak_learning_rate
     if step < warmup:
         return peak * step / warmup
     progress = min(step - warmup, steps - warmup) / (steps - warmup)
@@ -188,24 +205,28 @@ def learning_rate(step: int, steps: int, recipe: SweepRecipe) -> float:
 class RunSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """:func:`learning_rate` inside the traced graph, its length held in variables.
 
-    ``set_run(steps)`` re-targets it to a new run without re-tracing the train step (the optimizer's step
-    counter must be reset to 0 at the same time)."""
+    ``set_run(steps, peak)`` re-targets it to a new run without re-tracing the train step (the optimizer's
+    step counter must be reset to 0 at the same time)."""
 
     def __init__(self, recipe: SweepRecipe) -> None:
         self.recipe = recipe
         self.steps = keras.Variable(100.0, trainable=False, name="schedule_steps")
         self.warmup = keras.Variable(10.0, trainable=False, name="schedule_warmup")
+        self.peak = keras.Variable(1e-3, trainable=False, name="schedule_peak")
 
-    def set_run(self, steps: int) -> None:
+    def set_run(self, steps: int, peak: float) -> None:
+        if not (isinstance(peak, (int, float)) and 0 < peak < 1):
+            raise ValueError(f"peak must be a learning rate in (0, 1), got {peak!r}")
         self.steps.assign(float(steps))
         self.warmup.assign(float(max(1, int(self.recipe.warmup_fraction * steps))))
+        self.peak.assign(float(peak))
 
     def __call__(self, step: Any) -> Any:
         r, step = self.recipe, keras.ops.cast(step, "float32")
         progress = keras.ops.minimum(keras.ops.maximum(step - self.warmup, 0.0), self.steps - self.warmup) / (
             self.steps - self.warmup)
         cosine = (1 - r.final_fraction) * 0.5 * (1 + keras.ops.cos(math.pi * progress)) + r.final_fraction
-        return r.peak_learning_rate * keras.ops.where(step < self.warmup, step / self.warmup, cosine)
+        return self.peak * keras.ops.where(step < self.warmup, step / self.warmup, cosine)
 
     def get_config(self) -> dict[str, Any]:
         return {"recipe": asdict(self.recipe)}
@@ -221,9 +242,9 @@ class SizeTrainer:
     are built by a warm-up step in the constructor, so ``train_seconds`` never includes tracing.
     """
 
-    def __init__(self, n_layers: int, recipe: SweepRecipe | None = None, vocab_size: int = 512) -> None:
+    def __init__(self, d_model: int, recipe: SweepRecipe | None = None, vocab_size: int = 512) -> None:
         self.recipe = recipe or SweepRecipe()
-        self.config = family_config(n_layers, vocab_size, self.recipe.context_length)
+        self.config = family_config(d_model, vocab_size, self.recipe.context_length)
         self.model = build_gpt(self.config, seed=0)
         r = self.recipe
         self.schedule = RunSchedule(r)
@@ -232,9 +253,10 @@ class SizeTrainer:
         opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         self.model.compile(optimizer=opt, loss=lm_loss())
         self._inits: dict[int, list[np.ndarray]] = {}
-        # Trace the train and test steps now, on inputs of the same structure as the runs' (zeros).
-        dummy = np.zeros(2 * r.batch_size * r.context_length + 1, dtype=np.int32)
-        self.model.fit(training_windows(dummy, r.context_length, r.batch_size), epochs=1, steps_per_epoch=1,
+        # Trace the train and test steps now, on inputs of the same structure as the runs' (zeros; the batch
+        # dimension is left unknown, so runs with different batch sizes share one trace).
+        dummy = np.zeros(2 * r.min_batch * r.context_length + 1, dtype=np.int32)
+        self.model.fit(training_windows(dummy, r.context_length, r.min_batch), epochs=1, steps_per_epoch=1,
                        verbose=0)
         warm = np.zeros((130, r.context_length), dtype=np.int32)
         self.model.evaluate(warm, warm, batch_size=128, verbose=0)
@@ -247,18 +269,20 @@ class SizeTrainer:
             v.assign(np.zeros(v.shape, dtype=v.dtype))
 
     def run(self, tokens: int, *, train_ids: Any, heldout: np.ndarray, token_bytes: np.ndarray, seed: int = 0,
-            unique_tokens: int | None = None) -> dict[str, Any]:
+            unique_tokens: int | None = None, peak_lr: float | None = None) -> dict[str, Any]:
         """Train on ``tokens`` tokens (seeded init and data order) and score; returns the run's record:
-        sizes (``n_params`` non-embedding, ``total_params``), ``tokens`` trained, ``steps``, the FLOP counts
-        of :func:`compute_flops`, ``train_seconds`` (training loop only), ``heldout_bpb``, ``epochs``."""
+        sizes (``n_params`` non-embedding, ``total_params``), ``tokens`` trained (whole steps), ``steps``,
+        ``batch_size``, ``peak_lr`` (default: the recipe's rule for this width), the FLOP counts of
+        :func:`compute_flops`, ``train_seconds`` (training loop only), ``heldout_bpb``, ``epochs``."""
         r, seed = self.recipe, _int(seed, "seed", 0)
-        steps = r.steps(tokens)
-        trained = steps * r.batch_size * r.context_length
+        steps, batch = r.steps(tokens), r.batch_size(tokens)
+        peak = r.peak_lr(self.config.d_model) if peak_lr is None else float(peak_lr)
+        trained = steps * batch * r.context_length
         self._restart(seed)
         keras.utils.set_random_seed(seed)  # the data order depends on the seed only, not on earlier runs
-        data = training_windows(train_ids, r.context_length, r.batch_size, unique_tokens=unique_tokens, seed=seed)
+        data = training_windows(train_ids, r.context_length, batch, unique_tokens=unique_tokens, seed=seed)
+        self.schedule.set_run(steps, peak)
         start = time.perf_counter()
-        self.schedule.set_run(steps)
         self.model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
         seconds = time.perf_counter() - start
         x, y = heldout[:, :-1], heldout[:, 1:]
@@ -267,5 +291,6 @@ class SizeTrainer:
         pool = unique_tokens or (len(np.asarray(train_ids)) - 1) // r.context_length * r.context_length
         return {"n_layers": self.config.n_layers, "d_model": self.config.d_model,
                 "n_params": non_embedding_params(self.config), "total_params": int(self.model.count_params()),
-                "tokens": trained, "steps": steps, "seed": seed, "unique_tokens": pool, "epochs": trained / pool,
+                "tokens": trained, "steps": steps, "batch_size": batch, "peak_lr": peak, "seed": seed,
+                "unique_tokens": pool, "epochs": trained / pool,
                 **compute_flops(self.config, trained), "train_seconds": seconds, "heldout_bpb": float(bpb)}
