@@ -16,7 +16,6 @@ sweep that chose ``LMRecipe()``'s defaults. Nothing touches the network.
 from __future__ import annotations
 
 import time
-from datetime import UTC
 from typing import Any
 
 import keras
@@ -289,20 +288,19 @@ if __name__ == "__main__":
         import json
         import os
         import platform
-        import subprocess
-        from datetime import datetime
+        from datetime import UTC, datetime
         from pathlib import Path
 
-        root = Path(__file__).resolve().parents[1]
-        out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "benchmarks" / "results" / "gpt_seeds.json"
-        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
-        meta = {"command": "python benchmarks/ch15.py --seeds", "git": git.stdout.strip(),
+        from provenance import ROOT, git_hash
+
+        out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "benchmarks" / "results" / "gpt_seeds.json"
+        meta = {"command": "python benchmarks/ch15.py --seeds", "git": git_hash("course_lib", "benchmarks/ch15.py"),
                 "started": datetime.now(UTC).isoformat(timespec="seconds"),
                 "load_average_start": list(os.getloadavg()), "host": platform.platform(),
                 "cpu_count": os.cpu_count(), "keras": keras.__version__}
         from course_lib import runtime
 
-        runtime.setup(seed=0)  # as bench.py does
+        runtime.setup(seed=0)  # strategy, precision and determinism first, as bench.py does; each run seeds itself
         start = time.perf_counter()
         result = bench_gpt_vs_char()
         meta.update(wall_seconds=round(time.perf_counter() - start, 1), load_average_end=list(os.getloadavg()))

@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ from course_lib import scaling_sweep as sw  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from ch15 import peak_matmul_flops as _ch15_peak  # noqa: E402
+from provenance import git_hash  # noqa: E402
 
 FULL = {"widths": list(sw.WIDTHS), "levels": [1e10, 10**10.5, 1e11, 10**11.5, 1e12], "ratio_low": 1.0,
         "ratio_high": 3000.0, "heldout_stride": 4, "fit_threshold": 1.5e11, "verify_factor": 4.0, "verify_seed": 100,
@@ -60,16 +60,6 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scaling.json"
 def peak_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
     """Best FLOP/s of an n x n float32 matrix product, measured now (``benchmarks/ch15.py``'s measurement)."""
     return _ch15_peak(n, repeats)
-
-
-def git_hash() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "course_lib", "benchmarks/scaling.py"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return out.stdout.strip() + ("+uncommitted" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def n_params(d_model: int, recipe: sw.SweepRecipe) -> int:
@@ -97,7 +87,8 @@ class Store:
         self.data = json.loads(path.read_text()) if path.exists() else {"meta": {}, "runs": []}
         meta = self.data["meta"]
         meta.setdefault("sessions", []).append({
-            "command": " ".join([Path(sys.executable).name, *sys.argv]), "git": git_hash(),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "git": git_hash("course_lib", "benchmarks/scaling.py"),
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "load_average": list(os.getloadavg()), "nice": os.nice(0), "host": platform.platform(),
             "cpus": os.cpu_count()})

@@ -106,8 +106,7 @@ def test_image_holds_colab_versions_of_what_the_course_imports_and_no_extra():
     assert reqs["fastapi"] == "0.141.1"  # course_lib.serve imports it
     assert "nbval" in reqs  # the harness
     in_extras = {colabenv.requirement_name(r) for rs in colabenv.extras().values() for r in rs}
-    repaired = {d for ds in colabenv.COLAB_REPAIRS.values() for d in ds}
-    assert not (in_extras - repaired) & set(reqs)
+    assert not (in_extras - colabenv.repaired_dists()) & set(reqs)
 
 
 def _chapter_with(tmp_path, code: str) -> Path:

@@ -44,7 +44,7 @@ MODULE_TO_DIST = {
 # Present on Colab but not a PyPI package there (google.colab is Colab's own module).
 COLAB_BUILTIN_MODULES = {"google.colab", "google"}
 # Extras allowed to replace a package Colab ships, because Colab's own version is broken for the course:
-# {extra: {distribution: why}}. A chapter needs such an extra when its own code imports one of TRIGGERS
+# {extra: {distribution: why}}. A chapter needs such an extra when its own code matches its REPAIR_TRIGGERS pattern
 # (not when a course_lib module it uses merely could import it lazily).
 COLAB_REPAIRS = {
     "tfds": {"tensorflow-metadata": "Colab's 1.21.0 is protobuf-6 gencode beside Colab's protobuf 5.29.6: "
@@ -56,6 +56,11 @@ REPAIR_TRIGGERS = {"tfds": re.compile(r"^\s*(import|from)\s+tensorflow_datasets\
 TEST_HARNESS = ["nbval==0.11.0"]
 # Colab-shipped packages the harness uses, pinned at Colab's versions like everything else.
 HARNESS_FROM_COLAB = ["pip", "setuptools", "pytest", "ipykernel", "ipython", "jupyter-client", "nbformat"]
+
+
+def repaired_dists() -> set[str]:
+    """Every distribution some COLAB_REPAIRS extra replaces (normalized names)."""
+    return {d for dists in COLAB_REPAIRS.values() for d in dists}
 
 
 def normalize(name: str) -> str:
@@ -219,7 +224,7 @@ def needs_of_sources(sources: list[str]) -> Needs:
         if any(trigger.search(s) for s in sources):
             chosen.add(extra)
             # what the extra adds that Colab lacks: its absence makes the first cell install the extra
-            modules |= {normalize(requirement_name(r)).replace("-", "_") for r in extras()[extra]
+            modules |= {requirement_name(r).replace("-", "_") for r in extras()[extra]
                         if requirement_name(r) not in image}
     for m in sorted(modules_of_sources(sources)):
         dist = dist_of(m)

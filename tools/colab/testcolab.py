@@ -80,9 +80,8 @@ def build(venv: Path = DEFAULT_VENV, python: str = sys.executable) -> Path:
     # package Colab ships: its first cell would then replace Colab's).
     # The packages COLAB_REPAIRS lets an extra replace are left unconstrained here (the image keeps Colab's).
     report = venv / "extras-report.json"
-    repaired = {d for ds in colabenv.COLAB_REPAIRS.values() for d in ds}
     (venv / "extras-constraints.txt").write_text("".join(
-        c + "\n" for c in colabenv.constraints() if colabenv.requirement_name(c) not in repaired))
+        c + "\n" for c in colabenv.constraints() if colabenv.requirement_name(c) not in colabenv.repaired_dists()))
     _pip(venv, "install", "--dry-run", "--ignore-installed", "--report", str(report),
          "-c", str(venv / "extras-constraints.txt"), *extra_reqs)
     image = colabenv.colab_image()
