@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from course_lib import sizing
 from course_lib.gpt import GPTConfig, build_gpt, lm_loss
+from course_lib.validation import int_at_least, positive_int
 
 WIDTHS: tuple[int, ...] = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192)
 """The family's d_model ladder; with 2 layers, N = 2·(12·d² + 13·d) + 2·d from 1,760 to 890,112."""
@@ -42,23 +43,15 @@ N_LAYERS = 2
 N_HEADS = 2
 
 
-def _int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def family_config(d_model: int, vocab_size: int = 512, context_length: int = 64) -> GPTConfig:
     """The sweep's model of width ``d_model``: 2 layers, 2 heads (of width d_model / 2), d_ff = 4·d_model.
 
     Raises TypeError / ValueError naming the argument when a size is not a positive int or ``d_model`` is odd.
     """
-    d = _int(d_model, "d_model", 2)
+    d = int_at_least(d_model, "d_model", 2)
     if d % N_HEADS:
         raise ValueError(f"d_model must be divisible by the {N_HEADS} heads, got {d}")
-    return GPTConfig(vocab_size=_int(vocab_size, "vocab_size", 2), context_length=_int(context_length,
+    return GPTConfig(vocab_size=int_at_least(vocab_size, "vocab_size", 2), context_length=positive_int(context_length,
                      "context_length"), d_model=d, n_layers=N_LAYERS, n_heads=N_HEADS)
 
 
@@ -120,16 +113,16 @@ class SweepRecipe:
         """Windows per step for a budget of ``tokens``: the multiple of ``min_batch`` nearest to
         tokens / (target_steps · context_length), clipped to [min_batch, max_batch]; so most runs take about
         ``target_steps`` steps (the smallest budgets fewer, the largest more)."""
-        ideal = _int(tokens, "tokens") / (self.target_steps * self.context_length)
+        ideal = positive_int(tokens, "tokens") / (self.target_steps * self.context_length)
         return int(min(self.max_batch, max(self.min_batch, self.min_batch * round(ideal / self.min_batch))))
 
     def steps(self, tokens: int) -> int:
         """Optimizer steps for a budget of ``tokens`` tokens (at least 10)."""
-        return max(10, _int(tokens, "tokens") // (self.batch_size(tokens) * self.context_length))
+        return max(10, positive_int(tokens, "tokens") // (self.batch_size(tokens) * self.context_length))
 
     def peak_lr(self, d_model: int) -> float:
         """Peak learning rate of a model of width ``d_model``: lr_ref·(d_ref/d_model)^lr_exponent."""
-        return self.lr_ref * (self.d_ref / _int(d_model, "d_model")) ** self.lr_exponent
+        return self.lr_ref * (self.d_ref / positive_int(d_model, "d_model")) ** self.lr_exponent
 
 
 def training_windows(ids: Any, context_length: int, batch_size: int, *, unique_tokens: int | None = None,
@@ -144,10 +137,10 @@ def training_windows(ids: Any, context_length: int, batch_size: int, *, unique_t
     arr = np.asarray(ids)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"ids must be a 1-D array of token ids, got shape {arr.shape}, dtype {arr.dtype}")
-    t, b = _int(context_length, "context_length"), _int(batch_size, "batch_size")
+    t, b = positive_int(context_length, "context_length"), positive_int(batch_size, "batch_size")
     windows = np.lib.stride_tricks.sliding_window_view(arr.astype(np.int32), t + 1)[::t]
     if unique_tokens is not None:
-        k = _int(unique_tokens, "unique_tokens") // t
+        k = positive_int(unique_tokens, "unique_tokens") // t
         if not b <= k <= len(windows):
             raise ValueError(f"unique_tokens must give between batch_size={b} and {len(windows)} windows "
                              f"of {t} tokens, got {unique_tokens}")
@@ -181,7 +174,7 @@ def sweep_data(vocab_size: int = 512, context_length: int = 64, heldout_stride: 
     """
     from course_lib import tokenizer
 
-    t, stride = _int(context_length, "context_length"), _int(heldout_stride, "heldout_stride")
+    t, stride = positive_int(context_length, "context_length"), positive_int(heldout_stride, "heldout_stride")
     tok = tokenizer.course_tokenizer(vocab_size)
     special = set(tok.get_added_tokens_decoder()) if hasattr(tok, "get_added_tokens_decoder") else {0}
     token_bytes = np.array([0 if i in special else len(tok.id_to_token(i)) for i in range(tok.get_vocab_size())])
@@ -274,7 +267,7 @@ class SizeTrainer:
         sizes (``n_params`` non-embedding, ``total_params``), ``tokens`` trained (whole steps), ``steps``,
         ``batch_size``, ``peak_lr`` (default: the recipe's rule for this width), the FLOP counts of
         :func:`compute_flops`, ``train_seconds`` (training loop only), ``heldout_bpb``, ``epochs``."""
-        r, seed = self.recipe, _int(seed, "seed", 0)
+        r, seed = self.recipe, int_at_least(seed, "seed", 0)
         steps, batch = r.steps(tokens), r.batch_size(tokens)
         peak = r.peak_lr(self.config.d_model) if peak_lr is None else float(peak_lr)
         trained = steps * batch * r.context_length

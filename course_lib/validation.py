@@ -21,11 +21,21 @@ def positive_int(value: Any, name: str) -> int:
         TypeError: ``value`` is not an integer (or is a bool), or ``name`` is not a non-empty str.
         ValueError: ``value`` < 1.
     """
+    return int_at_least(value, name, 1)
+
+
+def int_at_least(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an ``int`` >= ``minimum`` (Python or NumPy integers accepted).
+
+    Raises:
+        TypeError: ``value`` is not an integer (or is a bool), or ``name`` is not a non-empty str.
+        ValueError: ``value`` < ``minimum``.
+    """
     _check_name(name)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from course_lib.validation import positive_float, positive_int
+from course_lib.validation import int_at_least, positive_float, positive_int
 
 
 def test_positive_int_accepts_python_and_numpy_ints():
@@ -17,6 +17,14 @@ def test_positive_int_accepts_python_and_numpy_ints():
 def test_positive_int_rejects_and_names_the_argument(bad, error):
     with pytest.raises(error, match="batch_size"):
         positive_int(bad, "batch_size")
+
+
+def test_int_at_least_takes_its_minimum():
+    assert int_at_least(0, "seed", 0) == 0 and int_at_least(np.int32(2), "d_model", 2) == 2
+    with pytest.raises(ValueError, match="d_model must be >= 2, got 1"):
+        int_at_least(1, "d_model", 2)
+    with pytest.raises(TypeError, match="seed"):
+        int_at_least(True, "seed", 0)
 
 
 def test_positive_float_accepts_numbers():
