@@ -97,7 +97,7 @@ clean:
 
 # Train each chapter's main model in full mode and print a table (benchmarks/bench.py --help).
 bench: venv
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py --out benchmarks/results/bench.json
 
 # Load-test the TF-Serving-compatible model server on 127.0.0.1 (benchmarks/serve_load.py --help).
 bench-serve: venv

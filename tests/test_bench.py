@@ -34,15 +34,24 @@ def test_smoke_config_shrinks_runs():
     assert bench.Config().epochs(15) == 15 and bench.Config().limit(60_000) == 60_000
 
 
-def test_every_bench_runs_in_smoke_mode():
-    out = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=1200,
-                         cwd=ROOT)
+def test_every_bench_runs_in_smoke_mode(tmp_path):
+    import json
+
+    stored = tmp_path / "bench.json"
+    out = subprocess.run([sys.executable, str(BENCH), "--smoke", "--out", str(stored)], capture_output=True,
+                         text=True, timeout=1200, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     for name in bench.BENCHES:
         assert f"[bench] {name} done" in out.stdout
-    for text in ("Simple MNIST convnet", "fashion_cnn, 2 seeds", "LSTM(32)", "Transformer encoder",
-                 "char Transformer LM", "miniature GPT", "SHAKESPEARE_GPT", "ch08 char model, 2 seeds"):
+    for text in ("Simple MNIST convnet", "mnist_cnn, 2 seeds", "mnist_cnn vs reference, 2 seeds",
+                 "fashion_cnn, 2 seeds", "LSTM(32)", "Transformer encoder", "char Transformer LM", "miniature GPT",
+                 "SHAKESPEARE_GPT", "GPT vs reference, 2 seeds", "ch08 char model, 2 seeds"):
         assert text in out.stdout
+    # gpt_seeds reuses the gpt bench's GPT runs (same seeds) instead of training them again
+    assert out.stdout.count("[bench] gpt seed ") == 2
+    result = json.loads(stored.read_text())
+    assert result["meta"]["smoke"] is True and set(result["meta"]["benches"]) == set(bench.BENCHES)
+    assert len(result["rows"]) >= 2 * len(bench.BENCHES) and {"model", "value", "note"} <= set(result["rows"][0])
 
 
 def test_importing_bench_leaves_the_environment_alone():
@@ -64,6 +73,12 @@ def test_gpt_bench_smoke_returns_consistent_figures():
         assert 0 < r[key]["bpb"] < 12  # 11 bits per byte = a uniform guess over 2,048 tokens of ~2.7 bytes
     assert len(r["gpt"]["curve"]) == r["gpt"]["epochs"] and r["gpt"]["curve"][-1] == r["gpt"]["bpb"]
     assert r["gpt"]["params"] == 1_071_872
+    assert r["runs"] == [r["gpt"]] and r["ratios"] == [r["gpt"]["ratio"]]
+    # the 2-slice schedule with scoring in between trains exactly what gpt_on_plays' single slice trains, so
+    # gpt_seeds may reuse these runs
+    assert abs(ch15.gpt_on_plays(0, smoke=True)["bpb"] - r["gpt"]["bpb"]) < 1e-5
+    with pytest.raises(ValueError, match="seeds"):
+        ch15.bench_gpt_vs_reference(smoke=True, seeds=())
 
 
 def test_seed_summary_needs_the_mean_to_clear_the_bar_by_more_than_the_spread():
@@ -74,7 +89,12 @@ def test_seed_summary_needs_the_mean_to_clear_the_bar_by_more_than_the_spread():
     assert not bench.seed_summary([0.95, 0.85], 0.89)[2]  # mean 0.90 clears 0.89 by 0.01, sd 0.07
     with pytest.raises(ValueError, match="at least 2"):
         bench.seed_summary([0.91], 0.9)
+    # a time ratio must stay below its bar by more than its spread
+    assert bench.seed_summary([0.40, 0.42, 0.44], 0.5, lower_is_better=True)[2]  # 0.08 > 0.02
+    assert not bench.seed_summary([0.94, 0.97, 1.0], 1.0, lower_is_better=True)[2]  # 0.03 <= 0.03
+    assert not bench.seed_summary([0.4, float("nan")], 0.5, lower_is_better=True)[2]  # a run never got there
 
 
-def test_fashion_row_runs_at_least_three_seeds():
+def test_headline_rows_run_at_least_three_seeds():
     assert len(set(bench.FASHION_SEEDS)) >= 3 and 0.5 < bench.FASHION_BAR < 1
+    assert len(set(bench.MNIST_SEEDS)) >= 3 and len(set(bench.GPT_SEEDS)) >= 3
