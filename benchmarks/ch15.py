@@ -98,6 +98,17 @@ class _Checkpoints(keras.callbacks.Callback):
         self.bpb.append(self.score(self.model))
 
 
+def flop_params(model: keras.Model) -> int:
+    """Parameters that multiply activations, the N of MFU's 6·N FLOPs per token: every parameter except embedding
+    tables used only as lookups (a lookup does no multiply-adds). The reference's token and position tables are
+    lookups; the course GPT's position table is, but its token table is also its (tied) output layer, so it counts.
+    """
+    tied = model.token_embedding.embeddings if isinstance(model, GPT) else None
+    lookups = sum(int(np.prod(w.shape)) for w in model.weights
+                  if w.path.split("/")[-1] == "embeddings" and w is not tied)  # keras.layers.Embedding's table
+    return model.count_params() - lookups
+
+
 def _plays_ids(smoke: bool) -> tuple[np.ndarray, np.ndarray, int]:
     """Course-tokenizer ids of the training and validation plays, and the validation bytes that are scored
     (all but the first token's, which is never predicted)."""
@@ -172,7 +183,7 @@ def bench_gpt_vs_reference(smoke: bool = False, seeds: tuple[int, ...] = (0,)) -
 
     def rates(model: Any, tokens: int, seconds: float) -> tuple[float, float]:
         per_s = tokens / seconds
-        return per_s, 6 * model.count_params() * per_s / peak
+        return per_s, 6 * flop_params(model) * per_s / peak
 
     ref_tps, ref_mfu = rates(ref, ref_steps * ref_len * ref_batch, ref_seconds)
     runs = []

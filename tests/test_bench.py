@@ -73,6 +73,14 @@ def test_gpt_bench_smoke_returns_consistent_figures():
         assert 0 < r[key]["bpb"] < 12  # 11 bits per byte = a uniform guess over 2,048 tokens of ~2.7 bytes
     assert len(r["gpt"]["curve"]) == r["gpt"]["epochs"] and r["gpt"]["curve"][-1] == r["gpt"]["bpb"]
     assert r["gpt"]["params"] == 1_071_872
+    # MFU's N leaves out lookup-only embedding tables: the reference's token (2,048 x 256) and position (100 x 256)
+    # tables, the GPT's position table; the GPT's token table is its tied output layer, so it stays
+    ref = ch15.reference_miniature_gpt(2048, maxlen=100)
+    assert ch15.flop_params(ref) == ref.count_params() - 2048 * 256 - 100 * 256
+    from course_lib.gpt import SHAKESPEARE_GPT, build_gpt
+
+    gpt = build_gpt(SHAKESPEARE_GPT, seed=0)
+    assert ch15.flop_params(gpt) == gpt.count_params() - SHAKESPEARE_GPT.context_length * SHAKESPEARE_GPT.d_model
     assert r["runs"] == [r["gpt"]] and r["ratios"] == [r["gpt"]["ratio"]]
     # the 2-slice schedule with scoring in between trains exactly what gpt_on_plays' single slice trains, so
     # gpt_seeds may reuse these runs
