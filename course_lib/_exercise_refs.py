@@ -1,4 +1,4 @@
-"""Reference answers for the self-checks of chapters 14 and 15, computed out of the reader's sight.
+"""Reference answers for the self-checks of chapters 10, 14 and 15, computed out of the reader's sight.
 
 A check that compares a student's answer with a library call printed in the same cell can be passed by
 copying that call. These functions compute what the exercises ask for (things no public course_lib function
@@ -70,3 +70,35 @@ def temperature_bpb(model: Any, ids: Any, context_length: int, taus: Iterable[fl
             log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
             nats[tau] -= float(log_probs[np.arange(len(w) - 1), w[1:]].sum())
     return {tau: n / np.log(2) / n_bytes for tau, n in nats.items()}
+
+
+def gpt_block_params(d_model: int, num_heads: int = 4) -> int:
+    """Chapter 10, exercise 1: trainable parameters of one GPT block of width ``d_model``, counted by Keras.
+
+    The block is the chapter's: LayerNorm, ``MultiHeadAttention`` (``num_heads`` heads of ``d_model //
+    num_heads``), LayerNorm, ``Dense(4·d_model, gelu)``, ``Dense(d_model)``; it holds ``12d² + 13d``
+    parameters (Radford et al., 2019; Brown et al., 2020, Table 2.1). Raises ``ValueError`` when ``num_heads``
+    does not divide ``d_model``.
+    """
+    import keras  # only here: the other references need no TensorFlow
+
+    if d_model <= 0 or num_heads <= 0 or d_model % num_heads:
+        raise ValueError(f"d_model must be a positive multiple of num_heads, got {d_model} and {num_heads}")
+    inp = keras.Input((4, d_model))
+    h = keras.layers.LayerNormalization()(inp)
+    h = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=d_model // num_heads)(h, h)
+    h = keras.layers.LayerNormalization()(h)
+    h = keras.layers.Dense(4 * d_model, activation="gelu")(h)
+    h = keras.layers.Dense(d_model)(h)
+    return int(keras.Model(inp, h).count_params())
+
+
+def palm_training_days() -> float:
+    """Chapter 10, exercise 3: days of pure compute to train PaLM 540B, ``6·N·D / (chips · peak · MFU)``.
+
+    N = 540e9 parameters and D = 780e9 tokens (§3) on 6,144 TPU v4 chips (§4) at 46.2% MFU (Table 3) of
+    Chowdhery et al. (2022), https://arxiv.org/abs/2204.02311; a TPU v4 chip's dense bf16 peak is 275e12 FLOP/s
+    (https://cloud.google.com/tpu/docs/v4). Restarts and other downtime are not counted.
+    """
+    n_params, n_tokens, chips, peak, mfu = 540e9, 780e9, 6144, 275e12, 0.462
+    return 6 * n_params * n_tokens / (chips * peak * mfu) / 86400
