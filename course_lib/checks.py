@@ -237,8 +237,8 @@ def check_function(name: str, function: Any, cases: list[tuple], reference: Any,
     reader's sight, e.g. in ``course_lib._exercise_refs``) returns a number, an array or a tuple of
     them; each result is compared as in :func:`check_close` (same shape, ``numpy.allclose``, finite).
     NumPy array arguments are passed as copies, so a function that modifies them in place cannot change
-    the reference's inputs or the next case's. A ``function`` that is not callable, returns ``...``, raises, or returns the wrong
-    shape says NOT YET naming the first failing case (its number, never the expected value). Raises
+    the next case's inputs. A ``function`` that is not callable, returns ``...``, raises, or returns the
+    wrong shape says NOT YET naming the first failing case (its number, never the expected value). Raises
     ``TypeError`` when ``reference`` is not callable and ``ValueError`` for no cases or a negative
     tolerance (the author's mistakes).
     """
