@@ -1,4 +1,4 @@
-"""Reference answers for the self-checks of chapters 10, 14 and 15, computed out of the reader's sight.
+"""Reference answers for the self-checks of chapters 03, 04, 10, 14 and 15, computed out of the reader's sight.
 
 A check that compares a student's answer with a library call printed in the same cell can be passed by
 copying that call. These functions compute what the exercises ask for (things no public course_lib function
@@ -102,3 +102,133 @@ def palm_training_days() -> float:
     """
     n_params, n_tokens, chips, peak, mfu = 540e9, 780e9, 6144, 275e12, 0.462
     return 6 * n_params * n_tokens / (chips * peak * mfu) / 86400
+
+
+# --- chapter 03 (backpropagation) -------------------------------------------------------------------
+
+
+def dense_tanh_backward(X: np.ndarray, W: np.ndarray, b: np.ndarray, G: np.ndarray) -> tuple:
+    """Chapter 03, exercise 1: (dL/dX, dL/dW, dL/db) of O = tanh(X W + b) given G = dL/dO, by GradientTape."""
+    import tensorflow as tf
+
+    Xv, Wv, bv = (tf.Variable(np.asarray(a, np.float64)) for a in (X, W, b))
+    with tf.GradientTape() as tape:
+        out = tf.tanh(Xv @ Wv + bv)
+    grads = tape.gradient(out, [Xv, Wv, bv], output_gradients=tf.constant(np.asarray(G, np.float64)))
+    return tuple(g.numpy() for g in grads)
+
+
+def softmax_backward(Z: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """Chapter 03, exercise 2: dL/dZ for P = softmax(Z) (rows) given G = dL/dP, by GradientTape."""
+    import tensorflow as tf
+
+    Zv = tf.Variable(np.asarray(Z, np.float64))
+    with tf.GradientTape() as tape:
+        P = tf.nn.softmax(Zv, axis=1)
+    return tape.gradient(P, Zv, output_gradients=tf.constant(np.asarray(G, np.float64))).numpy()
+
+
+def line_gd(x: np.ndarray, y: np.ndarray, lr: float, steps: int) -> tuple[float, float]:
+    """Chapter 03, exercise 3: (w, b) of y ~ w x + b after ``steps`` full-batch steps of
+    ``keras.optimizers.SGD(lr)`` on the mean squared error, from w = b = 0 (a Keras ``Dense(1)``)."""
+    import keras
+
+    x = np.asarray(x, np.float32)
+    line = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    line.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
+    line.fit(np.tile(x, steps)[:, None], np.tile(np.asarray(y, np.float32), steps), batch_size=len(x),
+             shuffle=False, verbose=0)
+    kernel, bias = line.get_weights()
+    return float(kernel[0, 0]), float(bias[0])
+
+
+def combine_means(grads: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
+    """Chapter 03, exercise 4: the full-batch mean gradient from per-batch mean gradients and batch sizes."""
+    sizes = np.asarray(sizes, np.float64)
+    return np.tensordot(sizes, np.asarray(grads, np.float64), axes=1) / sizes.sum()
+
+
+def central_differences(f: Any, theta: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Chapter 03, exercise 5: (f(θ + ε e_i) − f(θ − ε e_i)) / 2ε for every entry i of ``theta`` (any shape)."""
+    theta = np.array(theta, dtype=np.float64)
+    out = np.empty_like(theta)
+    for i in np.ndindex(theta.shape):
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        out[i] = (f(plus) - f(minus)) / (2 * eps)
+    return out
+
+
+# --- chapter 04 (loss functions) --------------------------------------------------------------------
+
+
+def weighted_bce_with_logits(z: np.ndarray, y: np.ndarray, q: float) -> np.ndarray:
+    """Chapter 04, exercise 1: per-example −q y log σ(z) − (1 − y) log(1 − σ(z)), by TensorFlow's
+    ``tf.nn.weighted_cross_entropy_with_logits`` (pos_weight = q)."""
+    import tensorflow as tf
+
+    return tf.nn.weighted_cross_entropy_with_logits(labels=np.asarray(y, np.float64), logits=np.asarray(z, np.float64),
+                                                    pos_weight=float(q)).numpy()
+
+
+def smoothed_cce(probs: np.ndarray, labels: np.ndarray, alpha: float) -> float:
+    """Chapter 04, exercise 2: mean categorical cross-entropy of ``probs`` (n, K) against integer ``labels``
+    smoothed by ``alpha``, by ``keras.losses.CategoricalCrossentropy(label_smoothing=alpha)``."""
+    import keras
+
+    probs = np.asarray(probs, np.float64)
+    onehot = np.eye(probs.shape[1])[np.asarray(labels)]
+    return float(keras.losses.CategoricalCrossentropy(label_smoothing=alpha)(onehot, probs).numpy())
+
+
+def cce_logits_grad(Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Chapter 04, exercise 3: ∂L/∂Z of L = −(1/n) Σ_i Σ_c Y_ic log softmax(Z)_ic for any targets Y, by GradientTape."""
+    import tensorflow as tf
+
+    Zv = tf.Variable(np.asarray(Z, np.float64))
+    with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(tf.reduce_sum(np.asarray(Y, np.float64) * tf.nn.log_softmax(Zv, axis=1), axis=1))
+    return tape.gradient(loss, Zv).numpy()
+
+
+def baseline_bce(train_labels: np.ndarray, test_labels: np.ndarray) -> float:
+    """Chapter 04, exercise 4: Keras' binary cross-entropy on ``test_labels`` of the constant prediction
+    p = mean(train_labels)."""
+    import keras
+
+    test = np.asarray(test_labels, np.float64)[:, None]
+    return float(keras.losses.BinaryCrossentropy()(test, np.full_like(test, np.mean(train_labels))).numpy())
+
+
+def logsumexp_rows(Z: np.ndarray) -> np.ndarray:
+    """Chapter 04, exercise 5: log Σ_j exp(Z_ij) for each row i, by ``scipy.special.logsumexp``."""
+    from scipy.special import logsumexp
+
+    return logsumexp(np.asarray(Z, np.float64), axis=1)
+
+
+def final_val_accuracy(train: Any, loss: str, output_bias: float, seed: int, lr: float) -> float:
+    """Chapter 04, exercise 6: the last validation accuracy of chapter 04's ``train(loss, output_bias, seed, lr=lr)``
+    (which returns the model and its validation-accuracy curve)."""
+    return float(train(loss, output_bias, seed, lr=lr)[1][-1])
+
+
+def smoothed_min_loss(K: int, alpha: float) -> float:
+    """Chapter 04, exercise 2: the smallest label-smoothed cross-entropy of one example, the entropy (nats) of
+    the smoothed target (1 − α + α/K for the true class, α/K for each other)."""
+    target = np.full(K, alpha / K)
+    target[0] += 1 - alpha
+    return float(-np.sum(target * np.log(target)))
+
+
+def exceeds_spread(a: Any, b: Any) -> bool | None:
+    """Chapter 04, exercise 6: |mean(a) − mean(b)| > the larger sample standard deviation (ddof = 1) of the two;
+    ``None`` when ``b`` (the student's array) is not at least two numbers."""
+    try:
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    except (TypeError, ValueError):
+        return None
+    if b.ndim != 1 or len(b) < 2:
+        return None
+    return bool(abs(a.mean() - b.mean()) > max(a.std(ddof=1), b.std(ddof=1)))

@@ -205,3 +205,59 @@ def check_true(name: str, condition: Any, *, hint: str = "") -> None:
     else:
         return _report(name, False, _join(f"expected True or False, {_what(condition)}.", hint))
     return _report(name, ok, hint)
+
+
+def _close_or_why(answer: Any, reference: Any, rtol: float, atol: float) -> str:
+    """'' when ``answer`` matches ``reference`` (a number, an array or a tuple/list of them), else what is wrong."""
+    if isinstance(reference, tuple):
+        if not isinstance(answer, (tuple, list)) or len(answer) != len(reference):
+            return f"expected a tuple of {len(reference)} arrays, {_what(answer)}"
+        for i, (a, r) in enumerate(zip(answer, reference, strict=True)):
+            why = _close_or_why(a, r, rtol, atol)
+            if why:
+                return f"item {i}: {why}"
+        return ""
+    r = _reference(reference)
+    a = _numbers(answer)
+    if a is None:
+        return f"expected a number or array of numbers, {_what(answer)}"
+    if a.shape != r.shape:
+        return f"expected shape {r.shape}, got shape {a.shape}"
+    if not np.all(np.isfinite(a)):
+        return "NaN or infinity in the result"
+    return "" if np.allclose(a, r, rtol=rtol, atol=atol) else "wrong values"
+
+
+def check_function(name: str, function: Any, cases: list[tuple], reference: Any, *, rtol: float = 1e-5,
+                   atol: float = 1e-6, hint: str = "") -> None:
+    """Pass when the student's ``function(*case)`` matches ``reference(*case)`` for every case.
+
+    For exercises that ask for a function: the check calls it on inputs the notebook never computed,
+    so no value already in scope can pass it. ``reference`` (the chapter author's, computed out of the
+    reader's sight, e.g. in ``course_lib._exercise_refs``) returns a number, an array or a tuple of
+    them; each result is compared as in :func:`check_close` (same shape, ``numpy.allclose``, finite).
+    NumPy array arguments are passed as copies, so a function that modifies them in place cannot change
+    the next case's inputs. A ``function`` that is not callable, returns ``...``, raises, or returns the
+    wrong shape says NOT YET naming the first failing case (its number, never the expected value). Raises
+    ``TypeError`` when ``reference`` is not callable and ``ValueError`` for no cases or a negative
+    tolerance (the author's mistakes).
+    """
+    if not callable(reference):
+        raise TypeError(f"reference must be callable, got {type(reference).__name__}")
+    if not isinstance(cases, (list, tuple)) or not cases or not all(isinstance(c, tuple) for c in cases):
+        raise ValueError("cases must be a non-empty list of argument tuples")
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"rtol and atol must be >= 0, got rtol={rtol}, atol={atol}")
+    if not callable(function):
+        return _report(name, False, _join(f"expected a function, {_what(function)}.", hint))
+    for k, case in enumerate(cases, start=1):
+        expected = reference(*case)
+        try:
+            got = function(*(np.array(c, copy=True) if isinstance(c, np.ndarray) else c for c in case))
+        except Exception as err:  # noqa: BLE001 -- a student's function may raise anything
+            return _report(name, False, _join(f"case {k} of {len(cases)}: your function raised "
+                                              f"{type(err).__name__}: {str(err)[:120]}.", hint))
+        why = _close_or_why(got, expected, rtol, atol)
+        if why:
+            return _report(name, False, _join(f"case {k} of {len(cases)}: {why}.", hint))
+    return _report(name, True, hint)

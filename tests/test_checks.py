@@ -148,3 +148,55 @@ def test_check_true_ambiguous_array(capsys):
     checks.check_true("one", np.array([True]))
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("NOT YET  all") and "np.all" not in out[0] and out[1] == "PASS  one"
+
+
+def test_check_function_passes_a_right_function_and_names_the_failing_case(capsys):
+    cases = [(np.arange(3.0),), (np.ones((2, 2)),)]
+    checks.check_function("double", lambda a: 2 * a, cases, lambda a: 2 * a)
+    checks.check_function("pair", lambda a: (a, a.sum()), cases, lambda a: (a, a.sum()))
+    checks.check_function("wrong on case 2", lambda a: 2 * a if a.ndim == 1 else a, cases, lambda a: 2 * a)
+    checks.check_function("copied value", lambda a: np.array([0.0, 2.0, 4.0]), cases, lambda a: 2 * a)
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["PASS  double", "PASS  pair"]
+    assert out[2].startswith("NOT YET  wrong on case 2 -- hint: case 2 of 2: wrong values")
+    assert out[3].startswith("NOT YET  copied value -- hint: case 2 of 2: expected shape (2, 2)")
+    assert "4.0" not in "\n".join(out)  # the expected values are never printed
+
+
+def test_check_function_stubs_and_crashes_say_not_yet(capsys):
+    def stub(a):
+        return ...
+
+    def crashes(a):
+        raise ZeroDivisionError("oops")
+
+    def mutates(a):
+        a *= 0
+        return a
+
+    cases = [(np.arange(1.0, 4.0),), (np.arange(1.0, 4.0),)]
+    for answer in (stub, crashes, ..., None, 3.0, lambda a: (a,), lambda a: a * np.nan):
+        checks.check_function("f", answer, cases, lambda a: a)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 7 and all(line.startswith("NOT YET  f") for line in out), out
+    assert "raised ZeroDivisionError: oops" in out[1] and "expected a function" in out[2]
+    original = np.arange(1.0, 4.0)
+    checks.check_function("no side effects", mutates, [(original,)], lambda a: np.zeros(3))
+    assert np.array_equal(original, np.arange(1.0, 4.0))
+
+
+def test_check_function_rejects_bad_references_and_options():
+    with pytest.raises(TypeError, match="reference"):
+        checks.check_function("f", abs, [(1.0,)], 2.0)
+    with pytest.raises(ValueError, match="cases"):
+        checks.check_function("f", abs, [], abs)
+    with pytest.raises(ValueError, match="cases"):
+        checks.check_function("f", abs, [1.0], abs)
+    with pytest.raises(ValueError, match="rtol"):
+        checks.check_function("f", abs, [(1.0,)], abs, rtol=-1)
+
+
+def test_check_function_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(checks.CheckFailed):
+        checks.check_function("f", lambda a: ..., [(1.0,)], lambda a: a)

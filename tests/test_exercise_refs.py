@@ -1,5 +1,6 @@
-"""course_lib._exercise_refs: the out-of-sight references of chapters 10, 14 and 15's self-checks agree with the library
-(and chapter 10's exercises cannot be passed with a value the chapter shows above them)."""
+"""course_lib._exercise_refs: the out-of-sight references of chapters 03, 04, 10, 14 and 15's self-checks agree
+with the library or with an independent formula (and chapter 10's exercises cannot be passed with a value the
+chapter shows above them)."""
 
 import re
 from pathlib import Path
@@ -105,3 +106,77 @@ def test_ch10_exercises_cannot_be_passed_with_a_value_shown_above_them():
     assert not near, f"values shown above exercise 3 pass its check: {near}"
     counts = [refs.gpt_block_params(d) for d in (16, 48, 100)]
     assert len(set(counts)) == 3
+
+
+# --- chapters 03 and 04: each reference against a formula written independently here --------------------------
+
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def test_dense_tanh_and_softmax_backward_match_the_chain_rule():
+    rng = np.random.default_rng(0)
+    X, W, b, G = (rng.standard_normal(s) for s in [(5, 4), (4, 3), (3,), (5, 3)])
+    dA = G * (1 - np.tanh(X @ W + b) ** 2)
+    for got, want in zip(refs.dense_tanh_backward(X, W, b, G), (dA @ W.T, X.T @ dA, dA.sum(0)), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    Z, G2 = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    P = _softmax(Z)
+    np.testing.assert_allclose(refs.softmax_backward(Z, G2), P * (G2 - (G2 * P).sum(1, keepdims=True)), rtol=1e-10)
+
+
+def test_line_gd_is_gradient_descent_on_the_mse():
+    x = np.array([1.0, 2.0, 3.0, 4.5], np.float32)
+    y = np.array([0.5, 1.1, 1.4, 2.2], np.float32)
+    w = b = 0.0
+    for _ in range(20):
+        err = w * x.astype(np.float64) + b - y
+        w, b = w - 0.05 * np.mean(2 * err * x), b - 0.05 * np.mean(2 * err)
+    assert refs.line_gd(x, y, 0.05, 20) == pytest.approx((w, b), rel=1e-4)
+
+
+def test_combine_means_and_central_differences():
+    data = np.random.default_rng(1).standard_normal((10, 3))
+    parts = [data[:4], data[4:9], data[9:]]
+    np.testing.assert_allclose(refs.combine_means([p.mean(0) for p in parts], [4, 5, 1]), data.mean(0), rtol=1e-12)
+    theta = np.array([[0.3, -1.2], [2.0, 0.7]])
+    np.testing.assert_allclose(refs.central_differences(lambda t: float(np.sum(np.sin(t) * t**2)), theta),
+                               np.cos(theta) * theta**2 + 2 * theta * np.sin(theta), rtol=1e-7)
+    assert theta[0, 0] == 0.3  # not modified
+
+
+def test_chapter_04_loss_references():
+    rng = np.random.default_rng(2)
+    z, y = np.array([-1000.0, -3.0, 0.0, 2.0, 1000.0]), np.array([1.0, 0.0, 0.5, 1.0, 0.0])
+    # q = 1 is the plain stable BCE; q = 3 against the textbook formula where it is finite
+    np.testing.assert_allclose(refs.weighted_bce_with_logits(z, y, 1.0),
+                               np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), rtol=1e-12)
+    zm, s = z[1:4], 1 / (1 + np.exp(-z[1:4]))
+    np.testing.assert_allclose(refs.weighted_bce_with_logits(zm, y[1:4], 3.0),
+                               -3 * y[1:4] * np.log(s) - (1 - y[1:4]) * np.log(1 - s), rtol=1e-10)
+    probs, labels = rng.dirichlet(np.ones(4), size=5), rng.integers(0, 4, 5)
+    target = 0.9 * np.eye(4)[labels] + 0.025
+    assert refs.smoothed_cce(probs, labels, 0.1) == pytest.approx(-np.mean(np.sum(target * np.log(probs), 1)), rel=1e-6)
+    assert refs.smoothed_min_loss(4, 0.1) == pytest.approx(refs.smoothed_cce(np.array([[0.925, 0.025, 0.025, 0.025]]),
+                                                                             np.array([0]), 0.1), rel=1e-6)
+    Z, Y = rng.standard_normal((3, 5)), rng.uniform(0, 2, (3, 5))
+    np.testing.assert_allclose(refs.cce_logits_grad(Z, Y), (_softmax(Z) * Y.sum(1, keepdims=True) - Y) / 3, rtol=1e-10)
+    tr, te = np.array([1.0, 0.0, 0.0, 0.0]), np.array([1.0, 0.0])
+    assert refs.baseline_bce(tr, te) == pytest.approx(-(np.log(0.25) + np.log(0.75)) / 2, rel=1e-6)
+    big = np.array([[5000.0, 4999.0, -np.inf], [1.0, 2.0, 3.0]])
+    want = [5000 + np.log1p(np.exp(-1.0)), np.log(np.exp([1, 2, 3]).sum())]
+    np.testing.assert_allclose(refs.logsumexp_rows(big), want)
+
+
+def test_final_val_accuracy_and_exceeds_spread():
+    calls = []
+
+    def train(loss, output_bias, seed, lr):
+        calls.append((loss, output_bias, seed, lr))
+        return None, [0.5, 0.7, 0.8]
+
+    assert refs.final_val_accuracy(train, "mse", 0.0, 3, 0.1) == 0.8 and calls == [("mse", 0.0, 3, 0.1)]
+    assert refs.exceeds_spread([0.80, 0.81, 0.82], [0.70, 0.71, 0.72]) is True
+    assert refs.exceeds_spread([0.80, 0.85, 0.90], [0.79, 0.84, 0.89]) is False
+    assert refs.exceeds_spread([0.8, 0.9], ...) is None and refs.exceeds_spread([0.8, 0.9], [0.7]) is None
