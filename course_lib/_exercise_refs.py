@@ -1,4 +1,4 @@
-"""Reference answers for the self-checks of chapters 03, 04, 10, 14 and 15, computed out of the reader's sight.
+"""Reference answers for the self-checks of chapters 03, 04, 07, 10, 14 and 15, computed out of the reader's sight.
 
 A check that compares a student's answer with a library call printed in the same cell can be passed by
 copying that call. These functions compute what the exercises ask for (things no public course_lib function
@@ -208,10 +208,10 @@ def logsumexp_rows(Z: np.ndarray) -> np.ndarray:
     return logsumexp(np.asarray(Z, np.float64), axis=1)
 
 
-def final_val_accuracy(train: Any, loss: str, output_bias: float, seed: int, lr: float) -> float:
-    """Chapter 04, exercise 6: the last validation accuracy of chapter 04's ``train(loss, output_bias, seed, lr=lr)``
-    (which returns the model and its validation-accuracy curve)."""
-    return float(train(loss, output_bias, seed, lr=lr)[1][-1])
+def val_accuracy_at(train: Any, loss: str, output_bias: float, seed: int, lr: float, epoch: int) -> float:
+    """Chapter 04, exercise 6: the validation accuracy after ``epoch`` epochs (0 = before training) of chapter 04's
+    ``train(loss, output_bias, seed, lr=lr)`` (which returns the model and its validation-accuracy curve)."""
+    return float(train(loss, output_bias, seed, lr=lr)[1][epoch])
 
 
 def smoothed_min_loss(K: int, alpha: float) -> float:
@@ -232,3 +232,37 @@ def exceeds_spread(a: Any, b: Any) -> bool | None:
     if b.ndim != 1 or len(b) < 2:
         return None
     return bool(abs(a.mean() - b.mean()) > max(a.std(ddof=1), b.std(ddof=1)))
+
+
+# --- chapter 07 (sequences) -------------------------------------------------------------------------
+
+
+def keras_window_count(length: int, window: int, horizon: int) -> int:
+    """Chapter 07, exercise 3: how many windows ``keras.utils.timeseries_dataset_from_array`` cuts from a ``part``
+    of ``length`` steps, as ``course_lib.sequence.window_dataset`` calls it (data ``part[:-horizon]``, targets
+    ``part[window - 1 + horizon:]``, ``sequence_length=window``), counted by iterating the dataset."""
+    import keras
+
+    part = np.zeros(length, dtype="float32")
+    ds = keras.utils.timeseries_dataset_from_array(part[:-horizon], targets=part[window - 1 + horizon:],
+                                                   sequence_length=window, batch_size=None)
+    return sum(1 for _ in ds)
+
+
+def p_positive_from_ids(model: Any, ids: Any, padded_length: int = 40) -> float:
+    """Chapter 07, exercise 5: P(positive) of the sentiment classifier ``model`` (``course_lib.sequence.
+    build_classifier``) for a review's real token ids ``ids`` (1-D, no padding zeros).
+
+    Reviews of at most ``padded_length`` tokens are scored as the model was trained, right-padded with zeros to
+    ``padded_length`` (the embedding's mask hides the padding, which is what the exercise shows); longer ones
+    through the same layers on an input of any length (the padded model could not take them whole).
+    """
+    import keras
+
+    row = np.asarray(ids, dtype="int64").reshape(1, -1)
+    if row.shape[1] <= padded_length:
+        padded = np.zeros((1, padded_length), dtype="int64")
+        padded[0, : row.shape[1]] = row
+        return float(model.predict(padded, verbose=0)[0, 0])
+    free = keras.Sequential([keras.Input((None,), dtype="int64")] + model.layers[1:])
+    return float(free.predict(row, verbose=0)[0, 0])

@@ -5,6 +5,7 @@ chapter shows above them)."""
 import re
 from pathlib import Path
 
+import keras
 import nbformat
 import numpy as np
 import pytest
@@ -169,14 +170,32 @@ def test_chapter_04_loss_references():
     np.testing.assert_allclose(refs.logsumexp_rows(big), want)
 
 
-def test_final_val_accuracy_and_exceeds_spread():
+def test_val_accuracy_at_and_exceeds_spread():
     calls = []
 
     def train(loss, output_bias, seed, lr):
         calls.append((loss, output_bias, seed, lr))
         return None, [0.5, 0.7, 0.8]
 
-    assert refs.final_val_accuracy(train, "mse", 0.0, 3, 0.1) == 0.8 and calls == [("mse", 0.0, 3, 0.1)]
+    assert refs.val_accuracy_at(train, "mse", 0.0, 3, 0.1, 1) == 0.7 and calls == [("mse", 0.0, 3, 0.1)]
     assert refs.exceeds_spread([0.80, 0.81, 0.82], [0.70, 0.71, 0.72]) is True
     assert refs.exceeds_spread([0.80, 0.85, 0.90], [0.79, 0.84, 0.89]) is False
     assert refs.exceeds_spread([0.8, 0.9], ...) is None and refs.exceeds_spread([0.8, 0.9], [0.7]) is None
+
+
+def test_chapter07_references():
+    # exercise 3: the window count is length - horizon - window + 1 (at least one window from window + horizon)
+    for n in (56, 157, 1000):
+        assert refs.keras_window_count(n, 52, 4) == n - 4 - 52 + 1
+    # exercise 5: short inputs scored padded, long ones whole, through the same layers (masking makes them agree)
+    from course_lib.sequence import build_classifier
+
+    keras.utils.set_random_seed(0)
+    model = build_classifier("LSTM", vocab_size=50, seq_len=8)
+    ids = np.array([3, 7, 9])
+    free = keras.Sequential([keras.Input((None,), dtype="int64")] + model.layers[1:])
+    assert abs(refs.p_positive_from_ids(model, ids, padded_length=8)
+               - float(free.predict(ids[None], verbose=0)[0, 0])) < 1e-5
+    long = np.arange(1, 21)
+    assert abs(refs.p_positive_from_ids(model, long, padded_length=8)
+               - float(free.predict(long[None], verbose=0)[0, 0])) < 1e-6
