@@ -79,6 +79,10 @@ class Config:
         """``n`` examples normally, at most 2,000 under ``--smoke``."""
         return min(n, 2000) if self.smoke else n
 
+    def seeds(self, full: tuple[int, ...]) -> tuple[int, ...]:
+        """``full`` normally, its first two under ``--smoke`` (two runs still have a spread)."""
+        return full[:2] if self.smoke else full
+
 
 BENCHES: dict[str, Callable[[Config], list[Row]]] = {}
 
@@ -210,7 +214,7 @@ def mnist(cfg: Config) -> list[Row]:
     # 2. Ours: the chapter's model and recipe, from course_lib.models, once per seed.
     recipe = models.MNIST_RECIPE
     epochs = cfg.epochs(recipe.epochs)
-    seeds = MNIST_SEEDS[:2] if cfg.smoke else MNIST_SEEDS
+    seeds = cfg.seeds(MNIST_SEEDS)
     scores, seconds, ratios = [], [], []
     for seed in seeds:
         _, clock = _train_main(models.mnist_cnn, recipe, (x_train, y_train), (x_test, y_test), epochs,
@@ -273,7 +277,7 @@ def fashion(cfg: Config) -> list[Row]:
     (x_train, y_train), (x_test, y_test) = _load("fashion", cfg)
     recipe = models.FASHION_RECIPE
     epochs = cfg.epochs(recipe.epochs)
-    seeds = FASHION_SEEDS[:2] if cfg.smoke else FASHION_SEEDS
+    seeds = cfg.seeds(FASHION_SEEDS)
     scores, seconds = [], []
     for seed in seeds:
         _, clock = _train_main(models.fashion_cnn, recipe, (x_train, y_train), (x_test, y_test), epochs,
@@ -347,7 +351,7 @@ def gpt(cfg: Config) -> list[Row]:
     """Chapter 15's GPT (3 seeds) against the Keras example "Text generation with a miniature GPT", same tokens."""
     import ch15
 
-    seeds = GPT_SEEDS[:2] if cfg.smoke else GPT_SEEDS
+    seeds = cfg.seeds(GPT_SEEDS)
     r = ch15.bench_gpt_vs_reference(smoke=cfg.smoke, seeds=seeds)
     _GPT_RUNS.clear()
     _GPT_RUNS.update({run["seed"]: run for run in r["runs"]})
@@ -382,7 +386,7 @@ def gpt_seeds(cfg: Config) -> list[Row]:
     of the ``gpt`` bench are reused when it ran first in the same command)."""
     import ch15
 
-    seeds = GPT_SEEDS[:2] if cfg.smoke else GPT_SEEDS
+    seeds = cfg.seeds(GPT_SEEDS)
     r = ch15.bench_gpt_vs_char(seeds=seeds, smoke=cfg.smoke, gpt_done=_GPT_RUNS)
     gap = r["char"]["mean"] - r["gpt"]["mean"]
     spread = r["char"]["sd"] + r["gpt"]["sd"]

@@ -30,8 +30,9 @@ def test_registry_rejects_duplicate_names():
 
 def test_smoke_config_shrinks_runs():
     cfg = bench.Config(smoke=True)
-    assert cfg.epochs(15) == 1 and cfg.limit(60_000) == 2000
+    assert cfg.epochs(15) == 1 and cfg.limit(60_000) == 2000 and cfg.seeds((0, 1, 2)) == (0, 1)
     assert bench.Config().epochs(15) == 15 and bench.Config().limit(60_000) == 60_000
+    assert bench.Config().seeds((0, 1, 2)) == (0, 1, 2)
 
 
 def test_every_bench_runs_in_smoke_mode(tmp_path):
